@@ -1,0 +1,421 @@
+"""The `table` block: one row per run, columns of attributes, params, tags and metrics."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from ..errors import LabbookError
+from ..escaping import escape_html
+from ..model import ATTRIBUTES, Run, RunSet, column_value
+from .base import (
+    COMMON_OPTIONS,
+    Block,
+    BlockContext,
+    RenderedBlock,
+    caption_html,
+    display_value,
+    html_text,
+    opt_bool,
+    opt_int,
+    title_html,
+)
+
+# name and id say which run a row is; `only_differing` never drops them.
+IDENTITY_COLUMNS = frozenset({"name", "id"})
+_PREFIXES = {
+    "params": "params",
+    "param": "params",
+    "tags": "tags",
+    "tag": "tags",
+    "metrics": "metrics",
+    "metric": "metrics",
+    "summary": "metrics",
+}
+_ALIASES = {
+    "run_id": "id",
+    "attributes.run_id": "id",
+    "run_name": "name",
+    "attributes.run_name": "name",
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    """A table column: what the author wrote (the header) and the canonical column it reads."""
+
+    header: str
+    key: str
+
+
+@dataclass(frozen=True)
+class SortKey:
+    column: str  # canonical
+    descending: bool
+
+
+class TableBlock(Block):
+    """One row per run, sortable in the page, optionally with the best value marked."""
+
+    kind = "table"
+    options = COMMON_OPTIONS | frozenset({"table", "only_differing", "highlight", "sort", "limit"})
+
+    def __init__(self, spec: Mapping[str, Any], ctx: BlockContext) -> None:
+        super().__init__(spec, ctx)
+        self.columns: list[Column] | None = _columns_option(spec, ctx)  # None: auto
+        self.only_differing = opt_bool(spec, "only_differing", ctx)
+        self.highlight = _highlight_option(spec, ctx)
+        self.sort = _sort_option(spec, ctx)
+        self.limit: int | None = (
+            opt_int(spec, "limit", ctx, default=0, minimum=1)
+            if spec.get("limit") is not None
+            else None
+        )
+        if self.columns is not None:
+            shown = {c.key for c in self.columns}
+            for key in self.highlight:
+                if key not in shown:
+                    raise ctx.error(
+                        f"'highlight' names {key!r}, which is not a column of the table",
+                        "highlight",
+                        hint="add the column to the table's list, or remove it from highlight",
+                    )
+
+    def metric_keys(self) -> list[str]:
+        """Gives the summary metrics the columns, sort and highlight read."""
+        keys = [c.key for c in self.columns or []]
+        keys += [s.column for s in self.sort] + list(self.highlight)
+        out: list[str] = []
+        for key in keys:
+            prefix, _, rest = key.partition(".")
+            if prefix == "metrics" and rest not in out:
+                out.append(rest)
+        return out
+
+    def render(self, runs: RunSet) -> RenderedBlock:
+        """Gives the table's HTML: sortable headers, one row per run, best values marked."""
+        warnings: list[LabbookError] = []
+        rows = _sorted_runs(list(runs), self.sort)
+        if self.limit is not None:
+            rows = rows[: self.limit]
+        columns = self.columns if self.columns is not None else _auto_columns(rows)
+        if self.columns is None:
+            shown = {c.key for c in columns}
+            for key in self.highlight:
+                if key not in shown:
+                    warnings.append(
+                        self.ctx.error(
+                            f"'highlight' names {key!r}, which none of the runs has",
+                            "highlight",
+                        )
+                    )
+        if self.only_differing:
+            columns = [
+                c
+                for c in columns
+                if c.key in IDENTITY_COLUMNS or _differs([column_value(r, c.key) for r in rows])
+            ]
+        first_sort = self.sort[0] if self.sort else None
+        head: list[str] = []
+        body_cells: list[list[str]] = [[] for _ in rows]
+        for column in columns:
+            values = [column_value(r, column.key) for r in rows]
+            kind = _column_type(values)
+            aria = ""
+            if first_sort is not None and first_sort.column == column.key:
+                aria = f' aria-sort="{"descending" if first_sort.descending else "ascending"}"'
+            head.append(
+                f'<th data-key="{html_text(column.key)}" data-type="{kind}"{aria}>'
+                f"{html_text(column.header)}</th>"
+            )
+            best = _best(values, self.highlight.get(column.key))
+            for i, (run, value) in enumerate(zip(rows, values, strict=True)):
+                body_cells[i].append(self._cell(run, column, value, kind, best))
+        body = "".join(f"<tr>{''.join(cells)}</tr>" for cells in body_cells)
+        html = "".join(
+            [
+                f'<div class="labbook-block labbook-table-block" id="{self.ctx.element_id}">',
+                title_html(self.title),
+                '<table class="labbook-table" data-sortable="true">',
+                f"<thead><tr>{''.join(head)}</tr></thead>",
+                f"<tbody>{body}</tbody>",
+                "</table>",
+                caption_html(self.caption),
+                "</div>",
+            ]
+        )
+        return RenderedBlock(html=html, warnings=warnings)
+
+    def _cell(self, run: Run, column: Column, value: Any, kind: str, best: float | None) -> str:
+        attrs = f' data-value="{html_text(_sort_value(value))}"'
+        if kind == "number":
+            attrs += ' data-type="number"'
+        number = _as_number(value)
+        if best is not None and number is not None and number == best:
+            attrs += ' class="labbook-best"'
+        shown = html_text(
+            format_duration(value) if column.key == "duration" else display_value(value)
+        )
+        if column.key == "name":
+            link = _safe_link(self.ctx.run_link(run))
+            if link is not None:
+                shown = f'<a href="{escape_html(link)}">{shown}</a>'
+        return f"<td{attrs}>{shown}</td>"
+
+
+# --- columns ----------------------------------------------------------------------------
+
+
+def canonical_column(column: str) -> str:
+    """Gives the one spelling of a column: `name`, `params.K`, `tags.K`, `metrics.K`, …
+
+    A bare metric key (`val/acc`) is `metrics.val/acc`; `param.K` is `params.K`.
+    """
+    column = column.strip()
+    if column in _ALIASES:
+        return _ALIASES[column]
+    if column in ATTRIBUTES:
+        return column
+    prefix, dot, rest = column.partition(".")
+    if prefix == "attributes" and rest in ATTRIBUTES:
+        return rest
+    if dot and prefix in _PREFIXES:
+        return f"{_PREFIXES[prefix]}.{rest}"
+    return f"metrics.{column}"
+
+
+def _check_column(value: Any, option: str, ctx: BlockContext) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ctx.error(
+            f"{option!r}: a column must be text such as params.lr, not {value!r}",
+            option,
+            hint="columns: name, id, experiment, status, start_time, duration, "
+            "params.K, tags.K, metrics.K or a metric key",
+        )
+    prefix, dot, rest = value.strip().partition(".")
+    if dot and prefix in _PREFIXES and not rest:
+        raise ctx.error(
+            f"{option!r}: column {value!r} names no key after {prefix!r}",
+            option,
+            hint=f"write e.g. {prefix}.lr",
+        )
+    return value.strip()
+
+
+def _columns_option(spec: Mapping[str, Any], ctx: BlockContext) -> list[Column] | None:
+    value = spec.get("table")
+    if value == "auto":
+        return None
+    if not isinstance(value, list) or not value:
+        raise ctx.error(
+            f"'table' must be `auto` or a list of columns, not {value!r}",
+            "table",
+            hint="write e.g. `table: [name, params.lr, metrics.val/acc]` or `table: auto`",
+        )
+    columns: list[Column] = []
+    for item in value:
+        header = _check_column(item, "table", ctx)
+        key = canonical_column(header)
+        if all(c.key != key for c in columns):
+            columns.append(Column(header, key))
+    return columns
+
+
+def _highlight_option(spec: Mapping[str, Any], ctx: BlockContext) -> dict[str, str]:
+    value = spec.get("highlight")
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ctx.error(
+            f"'highlight' must map columns to max or min, not {value!r}",
+            "highlight",
+            hint="write e.g. `highlight: {metrics.val/acc: max, val/loss: min}`",
+        )
+    out: dict[str, str] = {}
+    for column, mode in value.items():
+        key = canonical_column(_check_column(column, "highlight", ctx))
+        if mode not in ("max", "min"):
+            raise ctx.error(
+                f"'highlight': {column} must be max or min, not {mode!r}",
+                "highlight",
+                hint=f"write e.g. `highlight: {{{column}: max}}`",
+            )
+        out[key] = str(mode)
+    return out
+
+
+def _sort_option(spec: Mapping[str, Any], ctx: BlockContext) -> list[SortKey]:
+    value = spec.get("sort")
+    if value is None:
+        return []
+    items = value if isinstance(value, list) else [value]
+    if not items:
+        raise ctx.error("'sort' names no column", "sort", hint="write e.g. `sort: val/acc desc`")
+    keys: list[SortKey] = []
+    for item in items:
+        text = _check_column(item, "sort", ctx)
+        descending = False
+        column, _, direction = text.rpartition(" ")
+        if column and direction.lower() in ("asc", "desc"):
+            descending = direction.lower() == "desc"
+            text = column.strip()
+        elif text.startswith("-"):
+            descending = True
+            text = text[1:].strip()
+        keys.append(SortKey(canonical_column(_check_column(text, "sort", ctx)), descending))
+    return keys
+
+
+def _auto_columns(runs: list[Run]) -> list[Column]:
+    """Gives name, status, then every param, visible tag and numeric summary metric, sorted."""
+    params = sorted({k for r in runs for k in r.params})
+    tags = sorted({k for r in runs for k in r.tags if k not in r.hidden_tags})
+    metrics = sorted({k for r in runs for k, v in r.summary.items() if _is_number(v)})
+    keys = ["name"]
+    # A source that records no status would otherwise give an empty column.
+    if any(r.status is not None for r in runs):
+        keys.append("status")
+    keys += [f"params.{k}" for k in params] + [f"tags.{k}" for k in tags]
+    keys += [f"metrics.{k}" for k in metrics]
+    return [Column(k, k) for k in keys]
+
+
+# --- values -----------------------------------------------------------------------------
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _as_number(value: object) -> float | None:
+    """Gives a value as a number when it is one, numeric text included (MLflow params are text)."""
+    if _is_number(value):
+        return float(value)  # type: ignore[arg-type]
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            return None
+        return number if math.isfinite(number) else None
+    return None
+
+
+def _column_type(values: list[Any]) -> str:
+    """Gives the sort type the page's JS uses: number, date or text."""
+    present = [v for v in values if v is not None and v != ""]
+    if not present:
+        return "text"
+    if all(_as_number(v) is not None or (_is_number(v) and math.isnan(v)) for v in present):
+        return "number"
+    if all(isinstance(v, datetime) for v in present):
+        return "date"
+    return "text"
+
+
+def _sort_value(value: Any) -> str:
+    """Gives a value at full precision for sorting in the page (empty sorts last)."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        if math.isnan(value):
+            return ""
+        if math.isinf(value):
+            # JavaScript's parseFloat reads these, not Python's "inf".
+            return "Infinity" if value > 0 else "-Infinity"
+        return repr(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def format_duration(value: object) -> str:
+    """Gives seconds as a reader reads a run's length: `42s`, `5m 03s`, `1h 02m`, `2d 03h`."""
+    if not _is_number(value) or not math.isfinite(float(value)):  # type: ignore[arg-type]
+        return display_value(value)
+    total = round(float(value))  # type: ignore[arg-type]
+    sign = "-" if total < 0 else ""
+    total = abs(total)
+    days, rest = divmod(total, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, seconds = divmod(rest, 60)
+    if days:
+        return f"{sign}{days}d {hours:02d}h"
+    if hours:
+        return f"{sign}{hours}h {minutes:02d}m"
+    if minutes:
+        return f"{sign}{minutes}m {seconds:02d}s"
+    return f"{sign}{seconds}s"
+
+
+def _differs(values: list[Any]) -> bool:
+    """Gives whether the values are not all equal (1 and 1.0 count as equal)."""
+    seen: list[Any] = []
+    for value in values:
+        if not any(_same(value, other) for other in seen):
+            seen.append(value)
+    return len(seen) > 1
+
+
+def _same(a: Any, b: Any) -> bool:
+    if a is None or b is None:
+        return a is b
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    try:
+        return bool(a == b)
+    except Exception:  # pragma: no cover - exotic values
+        return repr(a) == repr(b)
+
+
+def _best(values: list[Any], mode: str | None) -> float | None:
+    """Gives the highest or lowest finite number of a column (None: no highlight)."""
+    if mode is None:
+        return None
+    numbers = [n for v in values if (n := _as_number(v)) is not None]
+    if not numbers:
+        return None
+    return max(numbers) if mode == "max" else min(numbers)
+
+
+def _sorted_runs(runs: list[Run], keys: list[SortKey]) -> list[Run]:
+    """Gives the runs sorted by each key in turn; runs without a value go last either way."""
+    out = list(runs)
+    # Stable sorts from the last key to the first give a multi-key sort.
+    for key in reversed(keys):
+        present: list[tuple[tuple[int, float, str], Run]] = []
+        missing: list[Run] = []
+        for run in out:
+            order = _order(column_value(run, key.column))
+            if order is None:
+                missing.append(run)
+            else:
+                present.append((order, run))
+        present.sort(key=lambda pair: pair[0], reverse=key.descending)
+        out = [run for _, run in present] + missing
+    return out
+
+
+def _order(value: Any) -> tuple[int, float, str] | None:
+    """Gives a comparable form of a value: numbers, then dates, then text; None when empty."""
+    if value is None:
+        return None
+    number = _as_number(value)
+    if number is not None:
+        return (0, number, "")
+    if isinstance(value, datetime):
+        return (1, value.timestamp(), "")
+    if _is_number(value):  # NaN
+        return None
+    return (2, 0.0, str(value))
+
+
+def _safe_link(link: str | None) -> str | None:
+    """Gives the link when it is a web or relative address; never a `javascript:` one."""
+    if not link:
+        return None
+    scheme = urlsplit(link.strip()).scheme.lower()
+    return link if scheme in ("", "http", "https") else None

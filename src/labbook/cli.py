@@ -1,0 +1,268 @@
+"""The `labbook` command: each subcommand parses its arguments and calls the library."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from .errors import LabbookError
+from .model import Run, RunSet
+
+EXIT_OK, EXIT_DATA, EXIT_USAGE = 0, 1, 2
+
+
+def _err(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def _print_problems(errors: Sequence[LabbookError], label: str) -> None:
+    for error in errors:
+        _err(f"{label}: {error}" if label else str(error))
+
+
+# -- build / serve / check ---------------------------------------------------------------
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from .project import Project
+    from .site.build import build_site
+
+    project = Project.load(args.config_file)
+    site_dir = Path(args.site_dir) if args.site_dir else None
+    result = build_site(project, site_dir, engine=args.engine, strict=args.strict)
+    _print_problems(result.warnings, "warning")
+    _print_problems(result.errors, "error")
+    print(
+        f"built {result.pages} page(s) into {result.site_dir} with {args.engine}"
+        f" ({len(result.errors)} error(s), {len(result.warnings)} warning(s))"
+    )
+    if args.strict and (result.errors or result.warnings):
+        _err("--strict: failing because of the errors and warnings above")
+        return EXIT_DATA
+    return EXIT_OK
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from mkdocs.commands.serve import serve
+
+    from .project import Project
+
+    project = Project.load(args.config_file)
+    serve(config_file=str(project.config_file), dev_addr=args.dev_addr, livereload=True)
+    return EXIT_OK
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from .project import Project
+    from .report.check import check_project
+
+    project = Project.load(args.config_file)
+    result = check_project(project)
+    _print_problems(result.source_problems, "warning")
+    _print_problems(result.errors + result.warnings, "")
+    problems = len(result.errors) + len(result.warnings)
+    print(
+        f"checked {result.reports} report(s): {problems} problem(s) in reports, "
+        f"{len(result.source_problems)} in sources"
+    )
+    # Unknown metrics are warnings on the page but a check's job is to catch them.
+    if problems or (args.strict and result.source_problems):
+        return EXIT_DATA
+    return EXIT_OK
+
+
+# -- runs / show ---------------------------------------------------------------------------
+
+
+def _open_sources(args: argparse.Namespace) -> dict[str, Any]:
+    from .project import Project
+
+    project = Project.load(args.config_file)
+    sources = project.sources
+    _print_problems(project.source_errors, "warning")
+    return sources
+
+
+def _run_row(run: Run, keys: Sequence[str]) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "source": run.source,
+        "id": run.id,
+        "name": run.name,
+        "experiment": run.experiment,
+        "status": run.status,
+        "start_time": run.start_time.isoformat() if run.start_time else None,
+    }
+    for key in keys:
+        row[f"metrics.{key}"] = run.summary.get(key)
+    return row
+
+
+def _format_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return format(value, ".4g")
+    return str(value)
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    from .errors import ConfigError
+    from .sources.base import open_source
+
+    if (args.source and ":" in args.source) or (args.source and Path(args.source).exists()):
+        sources = {"cli": open_source(args.source)}
+    else:
+        sources = _open_sources(args)
+        if args.source:
+            if args.source not in sources:
+                raise ConfigError(
+                    f"unknown source {args.source!r}",
+                    hint="configured sources: " + (", ".join(sources) or "none"),
+                )
+            sources = {args.source: sources[args.source]}
+    runs = RunSet()
+    for source in sources.values():
+        order_by = [args.order_by] if args.order_by else None
+        runs = runs + source.search(filter=args.filter, order_by=order_by, limit=args.limit)
+    keys = sorted({k for r in runs for k, v in r.summary.items() if isinstance(v, int | float)})[:6]
+    rows = [_run_row(r, keys) for r in runs]
+    if args.format == "json":
+        print(json.dumps(rows, indent=2, default=str, allow_nan=True))
+    elif args.format == "csv":
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]) if rows else ["id"])
+        writer.writeheader()
+        writer.writerows(rows)
+        print(buffer.getvalue(), end="")
+    else:
+        _print_table(rows)
+    return EXIT_OK
+
+
+def _print_table(rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        print("no runs")
+        return
+    columns = list(rows[0])
+    cells = [[_format_cell(row.get(c)) for c in columns] for row in rows]
+    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
+    print("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip())
+    for r in cells:
+        print("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip())
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from .report.resolve import Resolver
+
+    sources = _open_sources(args)
+    run = Resolver(sources).run(args.ref)
+    print(f"{run.name}  ({run.ref})")
+    for label, value in (
+        ("experiment", run.experiment),
+        ("status", run.status),
+        ("start", run.start_time),
+        ("end", run.end_time),
+        ("git commit", run.git_commit),
+        ("url", run.url),
+    ):
+        if value is not None:
+            print(f"  {label}: {value}")
+    for title, mapping in (("params", run.params), ("tags", run.tags), ("summary", run.summary)):
+        if mapping:
+            print(f"{title}:")
+            for key in sorted(mapping):
+                print(f"  {key}: {_format_cell(mapping[key])}")
+    keys = run.metric_keys()
+    if keys:
+        print("metrics:")
+        for key in keys:
+            print(f"  {key} ({len(run.series(key))} points)")
+    if run.artifacts:
+        print("artifacts:")
+        for artifact in run.artifacts:
+            print(f"  {artifact}")
+    return EXIT_OK
+
+
+# -- init --------------------------------------------------------------------------------------
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from .scaffold import init_project
+
+    written = init_project(Path(args.dir), example=args.example)
+    for path in written:
+        print(f"wrote {path}")
+    print(f"next: cd {args.dir} && labbook build")
+    return EXIT_OK
+
+
+# -- the parser ------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="labbook", description="Lab books for ML teams: reports over tracked runs."
+    )
+    parser.add_argument("--version", action="version", version="labbook 0.1.0")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def with_config(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument("-f", "--config-file", default="mkdocs.yml", help="the project's mkdocs.yml")
+        return p
+
+    p = with_config(sub.add_parser("build", help="build the site"))
+    p.add_argument("-d", "--site-dir", help="where to write the site (default: mkdocs.yml's site_dir)")
+    p.add_argument("--strict", action="store_true", help="fail on any report error or warning")
+    p.add_argument("--engine", choices=("mkdocs", "zensical"), default="mkdocs")
+    p.set_defaults(func=cmd_build)
+
+    p = with_config(sub.add_parser("serve", help="live preview, rebuilt on every change"))
+    p.add_argument("-a", "--dev-addr", default="127.0.0.1:8000")
+    p.set_defaults(func=cmd_serve)
+
+    p = with_config(sub.add_parser("check", help="validate every report"))
+    p.add_argument("--strict", action="store_true", help="warnings fail too")
+    p.set_defaults(func=cmd_check)
+
+    p = with_config(sub.add_parser("runs", help="list runs of a source"))
+    p.add_argument("source", nargs="?", help="a configured source name or a source URI")
+    p.add_argument("--filter", help="an MLflow-style filter")
+    p.add_argument("--order-by", help="e.g. 'metrics.`val/acc` DESC'")
+    p.add_argument("--limit", type=int)
+    p.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    p.set_defaults(func=cmd_runs)
+
+    p = with_config(sub.add_parser("show", help="one run: params, tags, summary, metrics"))
+    p.add_argument("ref", help="run ID, unique prefix (6+ characters), name, or SOURCE:ID")
+    p.set_defaults(func=cmd_show)
+
+    p = sub.add_parser("init", help="scaffold a project")
+    p.add_argument("dir", nargs="?", default=".")
+    p.add_argument("--example", action="store_true", help="add demo runs and reports")
+    p.set_defaults(func=cmd_init)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Runs the CLI; gives the exit code (0 ok, 1 report or data errors, 2 usage errors)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except LabbookError as exc:
+        _err(f"error: {exc}")
+        return EXIT_DATA
+    except KeyboardInterrupt:
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

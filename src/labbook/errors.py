@@ -1,0 +1,91 @@
+"""One error hierarchy: every user-facing failure says where and what would fix it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class LabbookError(Exception):
+    """A problem a user can fix: carries the file, line, column and source it concerns."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | Path | None = None,
+        line: int | None = None,
+        column: int | None = None,
+        source: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.file = str(file) if file is not None else None
+        self.line = line
+        self.column = column
+        self.source = source
+        self.hint = hint
+
+    def located(
+        self, *, file: str | Path | None = None, line: int | None = None
+    ) -> LabbookError:
+        """Gives this error with a file and line filled in where it had none."""
+        if self.file is None and file is not None:
+            self.file = str(file)
+        if self.line is None and line is not None:
+            self.line = line
+        return self
+
+    @property
+    def where(self) -> str:
+        parts: list[str] = []
+        if self.file:
+            parts.append(self.file)
+            if self.line is not None:
+                parts.append(str(self.line))
+                if self.column is not None:
+                    parts.append(str(self.column))
+        elif self.source:
+            parts.append(self.source)
+        return ":".join(parts)
+
+    def __str__(self) -> str:
+        text = self.message
+        if self.source and self.file:
+            text = f"{text} (source {self.source})"
+        if self.hint:
+            text = f"{text}. {self.hint}"
+        where = self.where
+        return f"{where}: {text}" if where else text
+
+
+class ConfigError(LabbookError):
+    """mkdocs.yml or the labbook plugin configuration is wrong."""
+
+
+class SourceError(LabbookError):
+    """A source cannot be opened or read."""
+
+
+class RunDataError(SourceError):
+    """A run's files are corrupt or partial; the run or line is skipped and reported."""
+
+
+class QueryError(LabbookError):
+    """A filter or order_by expression does not parse or names something unknown."""
+
+
+class RunNotFound(LabbookError):
+    """A run reference matches no run."""
+
+
+class AmbiguousRun(LabbookError):
+    """A run reference (a prefix) matches more than one run."""
+
+
+class ReportError(LabbookError):
+    """A report's front matter, expressions or blocks are wrong."""
+
+
+class MissingExtra(LabbookError):
+    """An optional dependency is not installed; the hint names the extra."""

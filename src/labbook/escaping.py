@@ -1,0 +1,65 @@
+"""Escaping for everything read from a run before it reaches a page."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from markupsafe import Markup, escape
+
+# Characters that Markdown (CommonMark, Python-Markdown and its common extensions)
+# could read as markup anywhere in a line. Written as numeric entities they show as
+# themselves.
+_MARKDOWN_SPECIAL = set("\\`*_{}[]()<>#+!|~$^&\"'")
+# Characters that are markup only at the start of a line ("- x", ": x", "===") or,
+# for ".", after a number that starts a line ("1. x"); escaped where they could be.
+_LINE_START_SPECIAL = set("-:=.")
+
+
+def escape_html(value: object) -> Markup:
+    """Gives text safe inside HTML elements and attribute values."""
+    return escape("" if value is None else str(value))
+
+
+def escape_inline(value: object) -> Markup:
+    """Gives text that shows literally in Markdown prose: no HTML, no Markdown markup.
+
+    Every character Markdown or HTML could interpret becomes a numeric entity, so a run
+    named `**x**` or `<img onerror=…>` shows as exactly that text.
+    """
+    text = "" if value is None else str(value)
+    out = []
+    for i, ch in enumerate(text):
+        risky_at_start = ch in _LINE_START_SPECIAL and (
+            i == 0 or text[i - 1].isspace() or i + 1 == len(text) or text[i + 1].isspace()
+        )
+        if ch in _MARKDOWN_SPECIAL or risky_at_start:
+            out.append(f"&#{ord(ch)};")
+        elif ch == "\n":
+            out.append(" ")
+        else:
+            out.append(ch)
+    return Markup("".join(out))
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    return value
+
+
+def json_for_script(data: Any) -> str:
+    """Gives JSON safe inside <script type="application/json">: no `</script>`, no NaN."""
+    text = json.dumps(_clean(data), separators=(",", ":"), allow_nan=False, default=str)
+    return (
+        text.replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
+    )

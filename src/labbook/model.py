@@ -1,0 +1,305 @@
+"""The common language of labbook: every source produces these, everything downstream reads them."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol, overload
+
+import numpy as np
+import numpy.typing as npt
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+Scalar = str | int | float | bool | None
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True, eq=False)
+class Series:
+    """A metric's history: steps, times (Unix seconds, NaN when unknown) and values, in step order.
+
+    NaN and infinite values are kept as logged; charts leave them out.
+    """
+
+    key: str
+    steps: IntArray
+    values: FloatArray
+    times: FloatArray
+
+    def __post_init__(self) -> None:
+        if not (len(self.steps) == len(self.values) == len(self.times)):
+            raise ValueError(f"series {self.key!r}: steps, values and times differ in length")
+
+    @classmethod
+    def from_points(
+        cls,
+        key: str,
+        steps: Iterable[int],
+        values: Iterable[float],
+        times: Iterable[float | None] | None = None,
+        *,
+        sort: bool = True,
+    ) -> Series:
+        """Gives a Series from plain sequences, sorted by step (stable, so equal steps keep order)."""
+        s = np.asarray(list(steps), dtype=np.int64)
+        v = np.asarray(list(values), dtype=np.float64)
+        if times is None:
+            t = np.full(len(s), np.nan, dtype=np.float64)
+        else:
+            t = np.asarray([np.nan if x is None else x for x in times], dtype=np.float64)
+        if sort and len(s) > 1 and np.any(s[1:] < s[:-1]):
+            order = np.argsort(s, kind="stable")
+            s, v, t = s[order], v[order], t[order]
+        return cls(key, s, v, t)
+
+    @classmethod
+    def empty(cls, key: str) -> Series:
+        return cls(
+            key,
+            np.empty(0, dtype=np.int64),
+            np.empty(0, dtype=np.float64),
+            np.empty(0, dtype=np.float64),
+        )
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    def finite(self) -> Series:
+        """Gives only the points with finite values (what a chart draws)."""
+        mask = np.isfinite(self.values)
+        if mask.all():
+            return self
+        return Series(self.key, self.steps[mask], self.values[mask], self.times[mask])
+
+    def last(self) -> float | None:
+        return float(self.values[-1]) if len(self.values) else None
+
+
+class SeriesReader(Protocol):
+    """What a Run needs from its source to load metric histories lazily."""
+
+    def read_series(self, run: Run, key: str) -> Series: ...
+
+    def list_metric_keys(self, run: Run) -> list[str]: ...
+
+
+@dataclass(eq=False)
+class Run:
+    """One tracked run, whatever tracker it came from."""
+
+    id: str
+    source: str
+    name: str = ""
+    experiment: str | None = None
+    status: str | None = None
+    start_time: datetime | None = None
+    end_time: datetime | None = None
+    params: dict[str, Scalar] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+    summary: dict[str, Scalar] = field(default_factory=dict)
+    artifacts: list[str] = field(default_factory=list)
+    git_commit: str | None = None
+    url: str | None = None
+    # Tags a table's `auto` mode leaves out (a tracker's system tags).
+    hidden_tags: frozenset[str] = frozenset()
+    reader: SeriesReader | None = field(default=None, repr=False)
+    _metric_keys: list[str] | None = field(default=None, repr=False)
+    _series: dict[str, Series] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            self.name = self.id
+
+    @property
+    def ref(self) -> str:
+        """Gives the fully qualified reference, `SOURCE:ID`."""
+        return f"{self.source}:{self.id}"
+
+    @property
+    def duration(self) -> float | None:
+        """Gives the run's wall time in seconds, when both ends are known."""
+        if self.start_time is None or self.end_time is None:
+            return None
+        return (self.end_time - self.start_time).total_seconds()
+
+    def metric_keys(self) -> list[str]:
+        """Gives every metric key the run logged (history or summary), sorted."""
+        if self._metric_keys is None:
+            keys: set[str] = set()
+            if self.reader is not None:
+                keys.update(self.reader.list_metric_keys(self))
+            keys.update(k for k, v in self.summary.items() if _is_number(v))
+            keys.update(self._series)
+            self._metric_keys = sorted(keys)
+        return self._metric_keys
+
+    def series(self, key: str) -> Series:
+        """Gives every logged point of `key` in step order (empty if the run never logged it)."""
+        if key not in self._series:
+            if self.reader is None:
+                self._series[key] = Series.empty(key)
+            else:
+                self._series[key] = self.reader.read_series(self, key)
+        return self._series[key]
+
+    def set_series(self, series: Series) -> None:
+        """Keeps an already-read series so it is not read again."""
+        self._series[series.key] = series
+        if self._metric_keys is not None and series.key not in self._metric_keys:
+            self._metric_keys = sorted([*self._metric_keys, series.key])
+
+    def value(self, column: str) -> Any:
+        """Gives a column's value: name, id, params.K, tags.K, metrics.K or a bare metric key."""
+        return column_value(self, column)
+
+
+def _is_number(v: object) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+ATTRIBUTES = ("id", "name", "experiment", "status", "start_time", "end_time", "duration", "source")
+
+
+def column_value(run: Run, column: str) -> Any:
+    """Gives the value a column names for a run, or None when the run has none."""
+    if column in ATTRIBUTES:
+        return getattr(run, column)
+    if column in ("run_id", "attributes.run_id"):
+        return run.id
+    if column in ("run_name", "attributes.run_name"):
+        return run.name
+    prefix, _, key = column.partition(".")
+    if prefix == "attributes" and key in ATTRIBUTES:
+        return getattr(run, key)
+    if prefix in ("params", "param"):
+        return run.params.get(key)
+    if prefix in ("tags", "tag"):
+        return run.tags.get(key)
+    if prefix in ("metrics", "metric", "summary"):
+        return run.summary.get(key)
+    return run.summary.get(column)
+
+
+class RunSet:
+    """An ordered set of runs, as a query or a list of references gives them."""
+
+    def __init__(self, runs: Iterable[Run] = (), name: str | None = None) -> None:
+        self._runs: list[Run] = []
+        seen: set[str] = set()
+        for run in runs:
+            if run.ref not in seen:
+                seen.add(run.ref)
+                self._runs.append(run)
+        self.name = name
+
+    def __iter__(self) -> Iterator[Run]:
+        return iter(self._runs)
+
+    def __len__(self) -> int:
+        return len(self._runs)
+
+    def __bool__(self) -> bool:
+        return bool(self._runs)
+
+    @overload
+    def __getitem__(self, index: int) -> Run: ...
+    @overload
+    def __getitem__(self, index: slice) -> RunSet: ...
+    def __getitem__(self, index: int | slice) -> Run | RunSet:
+        if isinstance(index, slice):
+            return RunSet(self._runs[index])
+        return self._runs[index]
+
+    def __add__(self, other: RunSet) -> RunSet:
+        return RunSet([*self._runs, *other._runs])
+
+    def __repr__(self) -> str:
+        return f"RunSet({[r.ref for r in self._runs]!r})"
+
+    @property
+    def ids(self) -> list[str]:
+        return [r.id for r in self._runs]
+
+    def filter(self, predicate: Callable[[Run], bool]) -> RunSet:
+        return RunSet([r for r in self._runs if predicate(r)], self.name)
+
+    def values(self, key: str) -> list[Any]:
+        """Gives each run's value of a column (see `column_value`), None where it has none."""
+        return [column_value(r, key) for r in self._runs]
+
+    def _numbers(self, key: str) -> list[float]:
+        return [
+            float(v)
+            for v in self.values(key)
+            if _is_number(v) and math.isfinite(float(v))
+        ]
+
+    def best(self, key: str, mode: str = "max") -> Run | None:
+        """Gives the run with the highest (mode="max") or lowest (mode="min") finite value."""
+        if mode not in ("max", "min"):
+            raise ValueError(f"best(): mode must be 'max' or 'min', not {mode!r}")
+        scored = [
+            (float(v), r)
+            for r in self._runs
+            if _is_number(v := column_value(r, key)) and math.isfinite(float(v))
+        ]
+        if not scored:
+            return None
+        pick = max if mode == "max" else min
+        return pick(scored, key=lambda pair: pair[0])[1]
+
+    def mean(self, key: str) -> float | None:
+        nums = self._numbers(key)
+        return float(np.mean(nums)) if nums else None
+
+    def std(self, key: str) -> float | None:
+        """Gives the sample standard deviation (ddof=1), as error bars across seeds use."""
+        nums = self._numbers(key)
+        if len(nums) < 2:
+            return 0.0 if nums else None
+        return float(np.std(nums, ddof=1))
+
+    def to_pandas(self) -> pd.DataFrame:
+        """Gives one row per run: id, name, experiment, status, params.*, tags.*, metrics.*."""
+        try:
+            import pandas as pd
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            from .errors import MissingExtra
+
+            raise MissingExtra(
+                "to_pandas() needs pandas", hint="install it with: pip install 'labbook[pandas]'"
+            ) from exc
+        rows: list[dict[str, Any]] = []
+        for r in self._runs:
+            row: dict[str, Any] = {
+                "id": r.id,
+                "source": r.source,
+                "name": r.name,
+                "experiment": r.experiment,
+                "status": r.status,
+                "start_time": r.start_time,
+                "end_time": r.end_time,
+            }
+            row.update({f"params.{k}": v for k, v in r.params.items()})
+            row.update({f"tags.{k}": v for k, v in r.tags.items()})
+            row.update({f"metrics.{k}": v for k, v in r.summary.items()})
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+
+def flatten(mapping: Mapping[str, Any], sep: str = ".", prefix: str = "") -> dict[str, Any]:
+    """Gives a nested mapping flattened: {"a": {"b": 1}} -> {"a.b": 1}."""
+    out: dict[str, Any] = {}
+    for key, value in mapping.items():
+        full = f"{prefix}{sep}{key}" if prefix else str(key)
+        if isinstance(value, Mapping) and value:
+            out.update(flatten(value, sep, full))
+        else:
+            out[full] = value
+    return out

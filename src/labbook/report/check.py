@@ -1,0 +1,31 @@
+"""Gives every problem in a project's reports without building the site."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..errors import LabbookError
+from ..project import Project
+from .compile import ProjectCompiler
+
+
+@dataclass
+class CheckResult:
+    """Report problems (unknown runs, metrics, options, bad YAML) and source problems apart."""
+
+    reports: int = 0
+    errors: list[LabbookError] = field(default_factory=list)
+    warnings: list[LabbookError] = field(default_factory=list)
+    source_problems: list[LabbookError] = field(default_factory=list)
+
+
+def check_project(project: Project) -> CheckResult:
+    """Gives the problems of every report, each with its file and line."""
+    compiler = ProjectCompiler(project)
+    result = CheckResult(source_problems=compiler.source_errors)
+    for path in project.reports():
+        page = compiler.compile_file(path)
+        result.reports += 1
+        result.errors.extend(page.errors)
+        result.warnings.extend(page.warnings)
+    return result

@@ -1,0 +1,288 @@
+"""Gives a report compiled to a generator-neutral page: Markdown with raw HTML blocks."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..blocks.base import Block, BlockContext, block_kinds
+from ..errors import LabbookError, ReportError
+from ..escaping import escape_html
+from ..model import Run, RunSet
+from ..project import Project
+from .expressions import Expressions
+from .parse import BlockFence, ParsedReport, Prose, Verbatim, parse_report
+from .resolve import Resolver, resolve_run_sets
+
+_H1 = re.compile(r"^#\s+(.+?)\s*#*\s*$", re.M)
+
+
+@dataclass
+class CompiledPage:
+    """A report ready for any generator: Markdown body, title, and what went wrong."""
+
+    path: Path
+    markdown: str
+    title: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+    errors: list[LabbookError] = field(default_factory=list)
+    warnings: list[LabbookError] = field(default_factory=list)
+    runs: RunSet = field(default_factory=RunSet)
+    figures: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_document(self) -> str:
+        """Gives the page with a front matter holding its title, for generators that read one."""
+        meta = {k: v for k, v in self.meta.items() if isinstance(v, str | int | float | bool | list)}
+        if self.title:
+            meta["title"] = self.title
+        if not meta:
+            return self.markdown
+        return "---\n" + yaml.safe_dump(meta, sort_keys=True, allow_unicode=True) + "---\n\n" + self.markdown
+
+
+@dataclass
+class CompileOptions:
+    """What a compile needs from the project."""
+
+    max_points: int = 1500
+    project_root: Path | None = None  # for git history; None: no git lookups
+    display_path: str | None = None  # how errors name the file (relative to the project)
+
+
+def error_box(error: LabbookError) -> str:
+    """Gives the visible error box a failed block or expression renders as."""
+    return (
+        '<div class="admonition failure labbook-error" role="alert">'
+        '<p class="admonition-title">labbook: this part of the report could not be built</p>'
+        f"<p><code>{escape_html(error.where)}</code> {escape_html(_error_text(error))}</p></div>"
+    )
+
+
+def _error_text(error: LabbookError) -> str:
+    text = error.message
+    if error.hint:
+        text += f". {error.hint}"
+    return text
+
+
+def _git_history(path: Path, root: Path) -> tuple[list[str], str | None]:
+    """Gives the file's authors (first commit first) and last commit time from git, if any."""
+    try:
+        out = subprocess.run(
+            ["git", "log", "--follow", "--format=%an\t%cI", "--", str(path)],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return [], None
+    rows = [line.split("\t", 1) for line in out.splitlines() if "\t" in line]
+    if not rows:
+        return [], None
+    authors = list(dict.fromkeys(name for name, _ in reversed(rows)))
+    return authors, rows[0][1]
+
+
+def _header(
+    parsed: ParsedReport, body: str, options: CompileOptions, read_at: datetime | None
+) -> tuple[str, str | None]:
+    """Gives the body with its title and byline (authors, last edit, data read) and the title."""
+    front = parsed.front_matter
+    authors: list[str] = []
+    raw_authors = front.get("authors")
+    if isinstance(raw_authors, str):
+        authors = [raw_authors]
+    elif isinstance(raw_authors, list):
+        authors = [str(a) for a in raw_authors]
+    last_edit = None
+    if options.project_root is not None:
+        git_authors, last_edit = _git_history(parsed.path, options.project_root)
+        authors = authors or git_authors
+    parts = []
+    if authors:
+        parts.append(f'<span class="labbook-authors">{escape_html(", ".join(authors))}</span>')
+    if last_edit:
+        parts.append(f'<span class="labbook-edited">last edited {escape_html(last_edit[:10])}</span>')
+    if read_at is not None:
+        stamp = read_at.strftime("%Y-%m-%d %H:%M UTC")
+        parts.append(
+            f'<span class="labbook-read-at" data-read-at="{read_at.isoformat()}">'
+            f"run data read {stamp}</span>"
+        )
+    byline = f'<p class="labbook-byline">{" · ".join(parts)}</p>' if parts else ""
+    title = front.get("title")
+    title = str(title) if title is not None else None
+    match = _H1.search(body)
+    if match:
+        title = title or match.group(1)
+        if byline:
+            body = body[: match.end()] + "\n\n" + byline + "\n" + body[match.end() :]
+        return body, title
+    head = f"# {title}\n\n" if title else ""
+    return head + (byline + "\n\n" if byline else "") + body, title
+
+
+def _default_runs(run_sets: Mapping[str, RunSet]) -> RunSet:
+    union = RunSet()
+    for runs in run_sets.values():
+        union = union + runs
+    return union
+
+
+def _build_block(
+    fence: BlockFence,
+    index: int,
+    display: str,
+    resolver: Resolver,
+    run_sets: Mapping[str, RunSet],
+    options: CompileOptions,
+) -> tuple[Block, RunSet]:
+    """Gives a validated block and the runs it draws; raises ReportError at the right line."""
+    if fence.error is not None:
+        raise fence.error
+    data = fence.data
+    if not isinstance(data, dict) or not data:
+        raise ReportError(
+            "a labbook block must be a YAML mapping whose first key names its kind",
+            file=display,
+            line=fence.line,
+            hint="e.g. `line: val/loss` then `runs: sweep`",
+        )
+    kind = str(next(iter(data)))
+    kinds = block_kinds()
+    if kind not in kinds:
+        raise ReportError(
+            f"unknown block kind {kind!r}",
+            file=display,
+            line=fence.key_lines.get(kind, fence.line),
+            hint="known kinds: " + ", ".join(sorted(kinds)),
+        )
+    ctx = BlockContext(
+        report_file=display,
+        block_index=index,
+        key_lines=fence.key_lines,
+        fence_line=fence.line,
+        max_points=options.max_points,
+    )
+    block = kinds[kind](data, ctx)
+    if block.runs_spec is None:
+        runs = _default_runs(run_sets)
+    else:
+        try:
+            runs = resolver.runs(block.runs_spec, run_sets)
+        except LabbookError as exc:
+            raise exc.located(file=display, line=ctx.line_of("runs")) from exc
+    return block, runs
+
+
+def compile_report(
+    path: Path,
+    text: str,
+    resolver: Resolver,
+    options: CompileOptions | None = None,
+) -> CompiledPage:
+    """Gives a report compiled into Markdown with raw HTML blocks; errors become error boxes.
+
+    This is the one place a report becomes a page: the MkDocs plugin, the Zensical driver,
+    `labbook check` and the PDF all call it.
+    """
+    options = options or CompileOptions()
+    display = options.display_path or str(path)
+    page = CompiledPage(path=path, markdown="")
+    try:
+        parsed = parse_report(Path(display), text)
+    except LabbookError as exc:
+        page.errors.append(exc)
+        page.markdown = error_box(exc) + "\n"
+        return page
+
+    run_sets, set_errors = resolve_run_sets(
+        resolver, parsed.front_matter, parsed.front_matter_lines, Path(display)
+    )
+    page.errors.extend(set_errors)
+    used = _default_runs(run_sets)
+
+    def lookup(ref: str) -> Run:
+        return resolver.run(ref)
+
+    expressions = Expressions(Path(display), run_sets, lookup, lambda run: run.url)
+    out: list[str] = [error_box(e) + "\n\n" for e in set_errors]
+    block_index = 0
+    for segment in parsed.segments:
+        if isinstance(segment, Verbatim):
+            out.append(segment.text)
+        elif isinstance(segment, Prose):
+            try:
+                out.append(expressions.render(segment.text, segment.line))
+            except LabbookError as exc:
+                page.errors.append(exc)
+                out.append("\n" + error_box(exc) + "\n\n" + segment.text)
+        elif isinstance(segment, BlockFence):
+            try:
+                block, runs = _build_block(
+                    segment, block_index, display, resolver, run_sets, options
+                )
+                rendered = block.render(runs)
+                used = used + runs
+                page.warnings.extend(rendered.warnings)
+                if rendered.figure is not None:
+                    page.figures.append(rendered.figure)
+                html = rendered.html
+            except LabbookError as exc:
+                exc.located(file=display, line=segment.line)
+                page.errors.append(exc)
+                html = error_box(exc)
+            block_index += 1
+            out.append("\n" + html + "\n\n")
+
+    body = "".join(out)
+    read_at = datetime.now(UTC).replace(microsecond=0) if len(used) else None
+    page.markdown, page.title = _header(parsed, body, options, read_at)
+    page.meta = {k: v for k, v in parsed.front_matter.items() if k not in ("runs",)}
+    page.runs = used
+    return page
+
+
+class ProjectCompiler:
+    """Compiles a project's reports against its sources, sharing one resolver per build."""
+
+    def __init__(self, project: Project) -> None:
+        self.project = project
+        self.resolver = Resolver(project.sources, project.default_source)
+        self.options = CompileOptions(
+            max_points=project.settings.max_points, project_root=project.root
+        )
+
+    @property
+    def source_errors(self) -> list[LabbookError]:
+        """Gives the sources that would not open, and what each source could not read."""
+        errors = list(self.project.source_errors)
+        for source in self.project.sources.values():
+            errors.extend(source.problems())
+        return errors
+
+    def display_path(self, path: Path) -> str:
+        try:
+            return str(path.resolve().relative_to(self.project.root))
+        except ValueError:
+            return str(path)
+
+    def compile_file(self, path: Path, text: str | None = None) -> CompiledPage:
+        """Gives one report compiled; `text` overrides the file's content."""
+        if text is None:
+            text = path.read_text(encoding="utf-8")
+        options = CompileOptions(
+            max_points=self.options.max_points,
+            project_root=self.options.project_root,
+            display_path=self.display_path(path),
+        )
+        return compile_report(path, text, self.resolver, options)

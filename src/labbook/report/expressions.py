@@ -1,0 +1,140 @@
+"""Gives prose with its Jinja2 expressions rendered, every run-derived value escaped."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from jinja2.sandbox import SandboxedEnvironment
+from markupsafe import Markup
+
+from ..errors import LabbookError, ReportError
+from ..escaping import escape_html, escape_inline
+from ..model import Run, RunSet
+
+
+def fmt(value: Any, spec: str = ".4g") -> str:
+    """Gives a value formatted with a Python format spec (`{:.3f}` style, without braces)."""
+    if value is None:
+        return "—"
+    try:
+        return format(value, spec)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def pct(value: Any, digits: int = 1) -> str:
+    """Gives a fraction as a percentage: 0.9312 -> '93.1%'."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return "—" if value is None else str(value)
+    if not math.isfinite(value):
+        return str(value)
+    return f"{value * 100:.{digits}f}%"
+
+
+def duration(value: Any) -> str:
+    """Gives seconds (or a Run's duration) as '1h 02m', '3m 05s', '42s'."""
+    if isinstance(value, Run):
+        value = value.duration
+    if not isinstance(value, int | float) or not math.isfinite(value):
+        return "—"
+    seconds = round(value)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    if minutes:
+        return f"{minutes}m {secs:02d}s"
+    return f"{secs}s"
+
+
+def _finalize(value: Any) -> Any:
+    # Everything printed goes through here: run-derived text can inject nothing.
+    if isinstance(value, Markup):
+        return value
+    if isinstance(value, Run):
+        return escape_inline(value.name)
+    if isinstance(value, RunSet):
+        return Markup(", ").join(escape_inline(r.name) for r in value)
+    if isinstance(value, datetime):
+        return escape_inline(value.strftime("%Y-%m-%d %H:%M"))
+    if value is None:
+        return Markup("—")
+    return escape_inline(value)
+
+
+class Expressions:
+    """A Jinja2 environment for one report: run sets by name, `run(ref)`, labbook's filters."""
+
+    def __init__(
+        self,
+        path: Path,
+        run_sets: Mapping[str, RunSet],
+        lookup_run: Callable[[str], Run],
+        run_link: Callable[[Run], str | None],
+    ) -> None:
+        self.path = path
+        self.env = SandboxedEnvironment(
+            undefined=jinja2.StrictUndefined,
+            finalize=_finalize,
+            autoescape=False,
+            keep_trailing_newline=True,
+        )
+
+        def link(value: Any, text: Any = None) -> Markup:
+            if not isinstance(value, Run):
+                return escape_inline(value)
+            label = escape_inline(value.name if text is None else text)
+            href = run_link(value)
+            if not href:
+                return label
+            return Markup('<a href="{}" class="labbook-run-link">{}</a>').format(
+                escape_html(href), label
+            )
+
+        self.env.filters.update({"fmt": fmt, "pct": pct, "duration": duration, "link": link})
+        self.env.globals.update(dict(run_sets))
+        self.env.globals["run"] = lookup_run
+
+    def render(self, text: str, first_line: int) -> str:
+        """Gives the prose with expressions rendered; errors name the report line."""
+        if "{{" not in text and "{%" not in text and "{#" not in text:
+            return text
+        try:
+            return self.env.from_string(text).render()
+        except jinja2.TemplateSyntaxError as exc:
+            raise ReportError(
+                f"expression syntax error: {exc.message}",
+                file=self.path,
+                line=first_line + (exc.lineno or 1) - 1,
+            ) from exc
+        except LabbookError as exc:
+            raise exc.located(file=self.path, line=_error_line(exc, first_line)) from exc
+        except jinja2.UndefinedError as exc:
+            raise ReportError(
+                f"expression error: {exc.message}",
+                file=self.path,
+                line=_error_line(exc, first_line),
+                hint="names available: run sets from the front matter and run(ref)",
+            ) from exc
+        except (TypeError, ValueError, KeyError, AttributeError, jinja2.TemplateError) as exc:
+            raise ReportError(
+                f"expression error: {type(exc).__name__}: {exc}",
+                file=self.path,
+                line=_error_line(exc, first_line),
+            ) from exc
+
+
+def _error_line(exc: BaseException, first_line: int) -> int:
+    """Gives the report line of an error raised while rendering a template."""
+    tb = exc.__traceback__
+    line = None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == "<template>":
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return first_line + (line or 1) - 1

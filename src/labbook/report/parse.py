@@ -1,0 +1,132 @@
+"""Gives a report's parts: front matter, prose, code fences and `labbook` blocks, with lines."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from markdown_it import MarkdownIt
+
+from ..errors import ReportError
+
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)^(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.S | re.M)
+_MD = MarkdownIt("commonmark")
+
+
+@dataclass
+class Prose:
+    """Markdown text where expressions are rendered."""
+
+    text: str
+    line: int  # 1-based line in the report file of the first line
+
+
+@dataclass
+class Verbatim:
+    """A fenced code block: passed through untouched."""
+
+    text: str
+    line: int
+
+
+@dataclass
+class BlockFence:
+    """A ```labbook fence: one block in YAML."""
+
+    source: str  # the YAML inside the fence
+    line: int  # 1-based line of the opening fence
+    data: Any = None
+    key_lines: dict[str, int] = field(default_factory=dict)
+    error: ReportError | None = None
+
+
+Segment = Prose | Verbatim | BlockFence
+
+
+@dataclass
+class ParsedReport:
+    path: Path
+    front_matter: dict[str, Any]
+    # Dotted front-matter key ("runs.sweep") -> 1-based line in the file.
+    front_matter_lines: dict[str, int]
+    segments: list[Segment]
+    body_line: int  # 1-based line where the body starts
+
+    @property
+    def blocks(self) -> list[BlockFence]:
+        return [s for s in self.segments if isinstance(s, BlockFence)]
+
+
+def _key_lines(node: yaml.Node, first_line: int, prefix: str = "") -> dict[str, int]:
+    """Gives dotted key -> file line for every mapping key in a composed YAML node."""
+    out: dict[str, int] = {}
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                continue
+            dotted = f"{prefix}{key_node.value}"
+            out[dotted] = first_line + key_node.start_mark.line
+            out.update(_key_lines(value_node, first_line, dotted + "."))
+    return out
+
+
+def load_yaml_with_lines(text: str, first_line: int, path: Path) -> tuple[Any, dict[str, int]]:
+    """Gives YAML data and its keys' file lines; a syntax error is a ReportError at its line."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = first_line + mark.line if mark is not None else first_line
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ReportError(f"bad YAML: {problem}", file=path, line=line) from exc
+    lines = _key_lines(node, first_line) if node is not None else {}
+    return data, lines
+
+
+def parse_report(path: Path, text: str) -> ParsedReport:
+    """Gives the report split into front matter and segments; YAML errors are kept per block."""
+    front: dict[str, Any] = {}
+    front_lines: dict[str, int] = {}
+    body = text
+    body_line = 1
+    match = _FRONT_MATTER.match(text)
+    if match:
+        data, front_lines = load_yaml_with_lines(match.group(1), 2, path)
+        if data is not None and not isinstance(data, dict):
+            raise ReportError("front matter must be a YAML mapping", file=path, line=2)
+        front = data or {}
+        body = text[match.end() :]
+        body_line = text[: match.end()].count("\n") + 1
+
+    lines = body.splitlines(keepends=True)
+    segments: list[Segment] = []
+    cursor = 0
+
+    def add_prose(upto: int) -> None:
+        if upto > cursor:
+            segments.append(Prose("".join(lines[cursor:upto]), body_line + cursor))
+
+    for token in _MD.parse(body):
+        if token.type != "fence" or token.map is None or token.level != 0:
+            continue
+        start, end = token.map
+        add_prose(start)
+        info = token.info.strip().split(maxsplit=1)
+        if info and info[0] == "labbook":
+            fence = BlockFence(token.content, body_line + start)
+            try:
+                fence.data, fence.key_lines = load_yaml_with_lines(
+                    token.content, fence.line + 1, path
+                )
+            except ReportError as exc:
+                fence.error = exc
+            segments.append(fence)
+        else:
+            segments.append(Verbatim("".join(lines[start:end]), body_line + start))
+        cursor = end
+    add_prose(len(lines))
+    return ParsedReport(path, front, front_lines, segments, body_line)

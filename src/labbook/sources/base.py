@@ -1,0 +1,178 @@
+"""The interface every source implements, and how a URI picks one."""
+
+from __future__ import annotations
+
+import difflib
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import ClassVar
+
+from ..errors import AmbiguousRun, RunNotFound, SourceError
+from ..model import Run, RunSet, Series
+
+MIN_PREFIX = 6
+
+
+class Source(ABC):
+    """A tracker's runs: list them for a query, get one, read its series.
+
+    Subclasses implement `list_runs` and `read_series`; searching, prefix lookup
+    and client-side filtering come from here. A source that can push a filter to
+    its tracker overrides `search`.
+    """
+
+    scheme: ClassVar[str]
+
+    def __init__(self, location: str, *, name: str | None = None, base_dir: Path | None = None):
+        self.location = location
+        self.name = name or self.scheme
+        self.base_dir = base_dir or Path.cwd()
+
+    @property
+    def uri(self) -> str:
+        return f"{self.scheme}:{self.location}"
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name}={self.uri}>"
+
+    # -- what a tracker implements -------------------------------------------------
+
+    @abstractmethod
+    def list_runs(self, experiment: str | None = None) -> list[Run]:
+        """Gives every run (of one experiment, by name or ID, when given)."""
+
+    @abstractmethod
+    def read_series(self, run: Run, key: str) -> Series:
+        """Gives every logged point of one metric of one run, in step order."""
+
+    def list_metric_keys(self, run: Run) -> list[str]:
+        """Gives the metric keys a run logged; by default, its summary's numeric keys."""
+        return sorted(k for k, v in run.summary.items() if isinstance(v, int | float))
+
+    def problems(self) -> list[SourceError]:
+        """Gives what could not be read (corrupt files, partial runs), each naming its path."""
+        return []
+
+    # -- shared behaviour ------------------------------------------------------------
+
+    def search(
+        self,
+        experiment: str | None = None,
+        filter: str | None = None,
+        order_by: Sequence[str] | None = None,
+        limit: int | None = None,
+    ) -> RunSet:
+        """Gives the runs matching an MLflow-style filter, ordered and limited."""
+        from ..query import apply_query
+
+        runs = self.list_runs(experiment)
+        return RunSet(apply_query(runs, filter, order_by, limit))
+
+    def get(self, ref: str) -> Run:
+        """Gives the run with this ID, or the one run whose ID starts with this prefix."""
+        runs = self.list_runs()
+        for run in runs:
+            if run.id == ref:
+                return run
+        matches = [r for r in runs if len(ref) >= MIN_PREFIX and r.id.startswith(ref)]
+        if len(matches) == 1:
+            return matches[0]
+        if len(matches) > 1:
+            raise AmbiguousRun(
+                f"run {ref!r} is ambiguous in source {self.name!r}: it matches "
+                + ", ".join(r.id for r in matches[:5]),
+                source=self.uri,
+                hint="give more characters of the ID",
+            )
+        raise RunNotFound(
+            f"no run {ref!r} in source {self.name!r}" + closest_hint(ref, runs),
+            source=self.uri,
+        )
+
+
+def closest_hint(ref: str, runs: Sequence[Run], n: int = 3) -> str:
+    """Gives ' (closest: …)' naming the IDs and names nearest to `ref`, or ''."""
+    candidates: dict[str, str] = {}
+    for run in runs:
+        candidates[run.id] = run.id
+        if run.name and run.name != run.id:
+            candidates[run.name] = f"{run.id} ({run.name})"
+    near = difflib.get_close_matches(ref, list(candidates), n=n, cutoff=0.4)
+    if not near:
+        return ""
+    return " (closest: " + ", ".join(dict.fromkeys(candidates[c] for c in near)) + ")"
+
+
+# -- the registry ------------------------------------------------------------------------
+
+_BUILTIN: dict[str, str] = {
+    "dir": "labbook.sources.localdir:LocalDirSource",
+}
+
+
+def source_schemes() -> dict[str, str]:
+    """Gives scheme -> 'module:Class' for every source, built-in or from entry points."""
+    schemes = dict(_BUILTIN)
+    for ep in entry_points(group="labbook.sources"):
+        schemes[ep.name] = ep.value
+    return schemes
+
+
+def _load_class(target: str) -> type[Source]:
+    from importlib import import_module
+
+    module_name, _, attr = target.partition(":")
+    cls = getattr(import_module(module_name), attr)
+    if not (isinstance(cls, type) and issubclass(cls, Source)):
+        raise SourceError(f"{target} is not a labbook Source")
+    return cls
+
+
+def split_uri(uri: str) -> tuple[str | None, str]:
+    """Gives (scheme, rest) of a source URI; scheme is None for a bare path."""
+    head, sep, rest = uri.partition(":")
+    # A Windows drive letter ("C:\\runs") is a path, not a scheme.
+    if not sep or len(head) == 1 or "/" in head or "\\" in head:
+        return None, uri
+    return head, rest
+
+
+def detect_scheme(path: Path) -> str:
+    """Gives the scheme of a bare path from what it holds."""
+    if path.is_dir():
+        if (path / "0" / "meta.yaml").exists() or any(path.glob("*/meta.yaml")):
+            if "mlflow+file" in source_schemes():
+                return "mlflow+file"
+        if any(path.rglob("events.out.tfevents.*")) and "tensorboard" in source_schemes():
+            return "tensorboard"
+    return "dir"
+
+
+def open_source(uri: str, *, name: str | None = None, base_dir: Path | str | None = None) -> Source:
+    """Gives the source a URI names (section 3 of the spec); relative paths are from base_dir."""
+    base = Path(base_dir) if base_dir is not None else Path.cwd()
+    scheme, rest = split_uri(uri.strip())
+    schemes = source_schemes()
+    if scheme is None:
+        path = Path(rest).expanduser()
+        if not path.is_absolute():
+            path = base / path
+        if not path.exists():
+            raise SourceError(
+                f"source path {rest!r} does not exist (looked in {path})",
+                source=uri,
+                hint="check the path in mkdocs.yml's labbook sources; relative paths are "
+                "relative to the folder holding mkdocs.yml",
+            )
+        scheme = detect_scheme(path)
+    if scheme not in schemes:
+        known = ", ".join(sorted(schemes))
+        raise SourceError(
+            f"unknown source scheme {scheme!r} in {uri!r}",
+            source=uri,
+            hint=f"known schemes: {known}",
+        )
+    cls = _load_class(schemes[scheme])
+    return cls(rest, name=name, base_dir=base)

@@ -1,0 +1,455 @@
+"""The line block: options, the Plotly figure it embeds, and the HTML around it."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Any
+
+import numpy as np
+import pytest
+
+from labbook.blocks.base import BlockContext
+from labbook.blocks.line import LineBlock
+from labbook.charts import PALETTE, smooth_ema
+from labbook.errors import ReportError
+from labbook.model import Run, RunSet, Series
+
+KEY_LINES = {
+    "line": 3,
+    "runs": 4,
+    "x": 5,
+    "smoothing": 6,
+    "group_by": 7,
+    "band": 8,
+    "log_x": 9,
+    "log_y": 10,
+    "xrange": 11,
+    "yrange": 12,
+    "legend": 13,
+    "max_points": 14,
+    "height": 15,
+    "title": 16,
+}
+T0 = 1_767_261_600.0  # 2026-01-01 10:00:00 UTC
+
+
+def ctx(index: int = 0, max_points: int = 1500) -> BlockContext:
+    return BlockContext(
+        report_file="reports/r.md",
+        block_index=index,
+        key_lines=KEY_LINES,
+        fence_line=2,
+        max_points=max_points,
+    )
+
+
+def make_run(
+    run_id: str,
+    series: dict[str, tuple[list[int], list[float]]],
+    *,
+    name: str = "",
+    params: dict[str, Any] | None = None,
+    times: dict[str, list[float]] | None = None,
+) -> Run:
+    run = Run(id=run_id, source="local", name=name, params=dict(params or {}))
+    for key, (steps, values) in series.items():
+        run.set_series(Series.from_points(key, steps, values, (times or {}).get(key)))
+    return run
+
+
+def figure_of(html: str) -> dict[str, Any]:
+    match = re.search(r'<script type="application/json" id="([^"]+)">(.*?)</script>', html)
+    assert match is not None
+    figure: dict[str, Any] = json.loads(match.group(2))
+    return figure
+
+
+def traces(figure: dict[str, Any], **meta: Any) -> list[dict[str, Any]]:
+    return [t for t in figure["data"] if all(t["meta"].get(k) == v for k, v in meta.items())]
+
+
+def one(figure: dict[str, Any], **meta: Any) -> dict[str, Any]:
+    found = traces(figure, **meta)
+    assert len(found) == 1, (meta, [t["meta"] for t in figure["data"]])
+    return found[0]
+
+
+def render(
+    spec: dict[str, Any], runs: list[Run], **kw: Any
+) -> tuple[str, dict[str, Any], list[Any]]:
+    out = LineBlock(spec, ctx(**kw)).render(RunSet(runs))
+    figure = figure_of(out.html)
+    assert out.figure is not None
+    assert json.loads(json.dumps(out.figure)) == figure
+    return out.html, figure, out.warnings
+
+
+# --- what is drawn ----------------------------------------------------------------------
+
+
+def test_traces_hold_the_logged_points_without_nan() -> None:
+    a = make_run("a1", {"val/loss": ([0, 10, 20, 30], [1.0, 0.5, math.nan, 0.25])}, name="alpha")
+    b = make_run("b2", {"val/loss": ([5, 15], [2.0, math.inf])}, name="beta")
+    _, figure, warnings = render({"line": "val/loss"}, [a, b])
+    assert warnings == []
+    ta = one(figure, run_id="a1", key="val/loss")
+    assert ta["type"] == "scatter" and ta["mode"] == "lines"
+    assert ta["x"] == [0, 10, 30] and ta["y"] == [1.0, 0.5, 0.25]
+    assert ta["name"] == "alpha"
+    tb = one(figure, run_id="b2", key="val/loss")
+    # A single finite point is drawn as a marker, since a line of one point shows nothing.
+    assert tb["x"] == [5] and tb["y"] == [2.0] and tb["mode"] == "markers"
+    assert ta["line"]["color"] == PALETTE[0] and tb["line"]["color"] == PALETTE[1]
+    assert "alpha" in ta["hovertemplate"] and "%{y" in ta["hovertemplate"]
+    assert "step %{x" in ta["hovertemplate"]
+    layout = figure["layout"]
+    assert layout["hovermode"] == "closest"
+    assert layout["height"] == 400
+    assert layout["uirevision"]
+    assert layout["xaxis"]["title"]["text"] == "step"
+    assert layout["yaxis"]["title"]["text"] == "val/loss"
+    assert layout["xaxis"]["type"] == "linear" and layout["yaxis"]["type"] == "linear"
+
+
+class DictReader:
+    """A source's reader over series held in memory: globs expand over its keys."""
+
+    def __init__(self, series: dict[str, dict[str, Series]]) -> None:
+        self.series = series
+
+    def read_series(self, run: Run, key: str) -> Series:
+        return self.series[run.id].get(key, Series.empty(key))
+
+    def list_metric_keys(self, run: Run) -> list[str]:
+        return sorted(self.series[run.id])
+
+
+def test_several_keys_and_globs_give_one_trace_per_run_and_key() -> None:
+    reader = DictReader(
+        {
+            f"r{i}": {
+                "train/loss": Series.from_points("train/loss", [0, 1], [1.0 + i, 0.5]),
+                "train/acc": Series.from_points("train/acc", [0, 1], [0.1, 0.2 + i]),
+                "val/acc": Series.from_points("val/acc", [0, 1], [0.3, 0.4]),
+            }
+            for i in range(2)
+        }
+    )
+    runs = [Run(id=f"r{i}", source="local", name=f"run{i}", reader=reader) for i in range(2)]
+    _, figure, warnings = render({"line": ["train/*"]}, runs)
+    assert warnings == []
+    assert {(t["meta"]["run_id"], t["meta"]["key"]) for t in figure["data"]} == {
+        ("r0", "train/acc"),
+        ("r0", "train/loss"),
+        ("r1", "train/acc"),
+        ("r1", "train/loss"),
+    }
+    t = one(figure, run_id="r1", key="train/acc")
+    assert t["name"] == "run1 · train/acc"
+    assert t["y"] == [0.1, 1.2]
+    # Keys of one run share its colour and differ by dash.
+    other = one(figure, run_id="r1", key="train/loss")
+    assert t["line"]["color"] == other["line"]["color"]
+    assert t["line"]["dash"] != other["line"]["dash"]
+
+
+def test_smoothing_draws_smoothed_line_and_a_faint_raw_line() -> None:
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=50).tolist()
+    run = make_run("a", {"loss": (list(range(50)), values)}, name="a")
+    _, figure, _ = render({"line": "loss", "smoothing": 0.6}, [run])
+    raw = one(figure, run_id="a", role="raw")
+    smoothed = one(figure, run_id="a", role="smoothed")
+    assert raw["y"] == values
+    np.testing.assert_allclose(smoothed["y"], smooth_ema(np.array(values), 0.6))
+    assert raw["opacity"] == pytest.approx(0.25)
+    assert raw["showlegend"] is False
+    assert smoothed.get("showlegend", True) is True
+    assert raw["legendgroup"] == smoothed["legendgroup"]
+    assert raw["line"]["color"] == smoothed["line"]["color"]
+    # The smoothed line is drawn last so it sits on top.
+    assert figure["data"].index(smoothed) > figure["data"].index(raw)
+
+
+def test_group_by_draws_the_mean_with_a_std_band() -> None:
+    rng = np.random.default_rng(5)
+    steps = list(range(0, 100, 10))
+    runs = []
+    values: dict[float, list[list[float]]] = {0.1: [], 0.01: []}
+    for i in range(5):
+        lr = 0.1 if i < 3 else 0.01
+        ys = rng.normal(size=len(steps)).tolist()
+        values[lr].append(ys)
+        runs.append(make_run(f"r{i}", {"loss": (steps, ys)}, params={"lr": lr}))
+    _, figure, warnings = render({"line": "loss", "group_by": "params.lr"}, runs)
+    assert warnings == []
+    for lr, ys in values.items():
+        mean = one(figure, group=lr, role="mean")
+        stacked = np.array(ys)
+        assert mean["x"] == steps
+        np.testing.assert_allclose(mean["y"], stacked.mean(axis=0))
+        assert mean["name"] == f"lr={lr} (n={len(ys)})"
+        band = one(figure, group=lr, role="band")
+        std = stacked.std(axis=0, ddof=1)
+        upper = stacked.mean(axis=0) + std
+        lower = stacked.mean(axis=0) - std
+        np.testing.assert_allclose(band["y"], np.concatenate([upper, lower[::-1]]))
+        assert band["x"] == steps + steps[::-1]
+        assert band["fill"] == "toself"
+        assert band["showlegend"] is False
+        assert band["legendgroup"] == mean["legendgroup"]
+        assert sorted(mean["meta"]["run_ids"]) == sorted(r.id for r in runs if r.params["lr"] == lr)
+    # Groups are ordered by value: the smaller learning rate first.
+    means = traces(figure, role="mean")
+    assert [t["meta"]["group"] for t in means] == [0.01, 0.1]
+
+
+def test_group_by_minmax_band_none_and_unaligned_steps() -> None:
+    a = make_run("a", {"loss": ([0, 10, 20], [0.0, 10.0, 20.0])}, params={"seed": 1, "lr": 1})
+    b = make_run("b", {"loss": ([5, 25], [100.0, 300.0])}, params={"seed": 2, "lr": 1})
+    _, figure, _ = render({"line": "loss", "group_by": "params.lr", "band": "minmax"}, [a, b])
+    mean = one(figure, role="mean")
+    assert mean["x"] == [5, 10, 20]
+    np.testing.assert_allclose(mean["y"], [52.5, 80.0, 135.0])
+    band = one(figure, role="band")
+    np.testing.assert_allclose(band["y"], [100, 150, 250, 20, 10, 5])
+    _, figure, _ = render({"line": "loss", "group_by": "params.lr", "band": "none"}, [a, b])
+    assert traces(figure, role="band") == []
+
+
+def test_group_by_with_smoothing_smooths_each_run_before_the_mean() -> None:
+    ys1 = [1.0, 3.0, 2.0, 5.0]
+    ys2 = [2.0, 2.0, 4.0, 1.0]
+    runs = [
+        make_run("a", {"loss": ([0, 1, 2, 3], ys1)}, params={"lr": 1}),
+        make_run("b", {"loss": ([0, 1, 2, 3], ys2)}, params={"lr": 1}),
+    ]
+    _, figure, _ = render(
+        {"line": "loss", "group_by": "params.lr", "smoothing": 0.5, "band": "none"}, runs
+    )
+    mean = one(figure, role="mean")
+    want = (smooth_ema(np.array(ys1), 0.5) + smooth_ema(np.array(ys2), 0.5)) / 2
+    np.testing.assert_allclose(mean["y"], want)
+    raw = one(figure, role="raw")
+    np.testing.assert_allclose(raw["y"], (np.array(ys1) + np.array(ys2)) / 2)
+    assert raw["opacity"] == pytest.approx(0.25) and raw["showlegend"] is False
+
+
+def test_log_axes_and_ranges() -> None:
+    run = make_run("a", {"loss": ([1, 10, 100], [1.0, 0.1, 0.01])})
+    _, figure, _ = render(
+        {
+            "line": "loss",
+            "log_x": True,
+            "log_y": True,
+            "xrange": [1, 1000],
+            "yrange": [0.001, 10],
+        },
+        [run],
+    )
+    xaxis, yaxis = figure["layout"]["xaxis"], figure["layout"]["yaxis"]
+    assert xaxis["type"] == "log" and yaxis["type"] == "log"
+    assert xaxis["range"] == pytest.approx([0.0, 3.0])
+    assert yaxis["range"] == pytest.approx([-3.0, 1.0])
+    _, figure, _ = render({"line": "loss", "xrange": [0, 50], "yrange": [-1, 2]}, [run])
+    assert figure["layout"]["xaxis"]["range"] == [0, 50]
+    assert figure["layout"]["yaxis"]["range"] == [-1, 2]
+
+
+def test_x_time_gives_iso_dates_on_a_date_axis() -> None:
+    run = make_run(
+        "a",
+        {"loss": ([0, 1, 2], [3.0, 2.0, 1.0])},
+        times={"loss": [T0, T0 + 90.5, math.nan]},
+    )
+    _, figure, _ = render(
+        {"line": "loss", "x": "time", "xrange": ["2026-01-01", "2026-01-02"]}, [run]
+    )
+    t = one(figure, run_id="a")
+    assert t["x"] == ["2026-01-01 10:00:00.000", "2026-01-01 10:01:30.500"]
+    assert t["y"] == [3.0, 2.0]
+    assert t["customdata"] == [0, 1]
+    assert "step %{customdata" in t["hovertemplate"]
+    assert figure["layout"]["xaxis"]["type"] == "date"
+    assert figure["layout"]["xaxis"]["range"] == ["2026-01-01 00:00:00", "2026-01-02 00:00:00"]
+
+
+def test_x_relative_counts_seconds_from_the_runs_first_point() -> None:
+    run = make_run(
+        "a",
+        {"loss": ([0, 1, 2], [3.0, 2.0, 1.0]), "acc": ([0, 5], [0.1, 0.9])},
+        times={"loss": [T0 + 10, T0 + 20, T0 + 40], "acc": [T0, T0 + 100]},
+    )
+    _, figure, _ = render({"line": ["loss", "acc"], "x": "relative"}, [run])
+    assert one(figure, key="loss")["x"] == [10.0, 20.0, 40.0]
+    assert one(figure, key="acc")["x"] == [0.0, 100.0]
+    assert figure["layout"]["xaxis"]["title"]["text"] == "seconds since start"
+
+
+def test_x_metric_pairs_values_at_the_same_step() -> None:
+    run = make_run(
+        "a",
+        {
+            "val/loss": ([0, 100, 200, 300], [4.0, 3.0, 2.0, 1.0]),
+            "epoch": ([0, 100, 100, 300], [0.0, 0.5, 1.0, 3.0]),
+        },
+    )
+    block = LineBlock({"line": "val/loss", "x": "epoch"}, ctx())
+    assert block.metric_keys() == ["val/loss", "epoch"]
+    _, figure, _ = render({"line": "val/loss", "x": "epoch"}, [run])
+    t = one(figure, key="val/loss")
+    # Step 200 has no epoch; step 100 takes the last epoch logged there.
+    assert t["x"] == [0.0, 1.0, 3.0]
+    assert t["y"] == [4.0, 3.0, 1.0]
+    assert t["customdata"] == [0, 100, 300]
+    assert figure["layout"]["xaxis"]["title"]["text"] == "epoch"
+
+
+def test_long_series_is_downsampled_keeping_the_tail_and_spikes() -> None:
+    n = 20_000
+    values = np.sin(np.linspace(0, 30, n))
+    values[12_345] = 99.0
+    run = make_run("a", {"loss": (list(range(n)), values.tolist())})
+    _, figure, _ = render({"line": "loss", "max_points": 200}, [run])
+    t = one(figure, run_id="a")
+    assert len(t["x"]) <= 200
+    assert t["x"][0] == 0 and t["x"][-1] == n - 1
+    assert t["y"][-1] == values[-1]
+    assert 12_345 in t["x"] and 99.0 in t["y"]
+    # The block's default comes from the context (the site's max_points).
+    _, figure, _ = render({"line": "loss"}, [run], max_points=500)
+    assert len(one(figure, run_id="a")["x"]) <= 500
+
+
+def test_legend_template_fills_columns_and_leaves_unknown_ones_empty() -> None:
+    run = make_run("a", {"loss": ([0, 1], [1.0, 2.0])}, name="base", params={"lr": 0.001})
+    _, figure, _ = render(
+        {"line": "loss", "legend": "{name} lr={params.lr} x={params.nope}"}, [run]
+    )
+    assert one(figure, run_id="a")["name"] == "base lr=0.001 x="
+
+
+# --- escaping and HTML --------------------------------------------------------------------
+
+
+def test_html_contract() -> None:
+    run = make_run("a", {"loss": ([0, 1], [1.0, 2.0])})
+    out = LineBlock(
+        {
+            "line": "loss",
+            "title": "Loss & <friends>",
+            "caption": "Mean\n\nover seeds",
+            "height": 300,
+        },
+        ctx(index=4),
+    ).render(RunSet([run]))
+    figure_json = re.search(r'id="labbook-block-4-figure">(.*?)</script>', out.html)
+    assert figure_json is not None
+    assert out.html == (
+        '<div class="labbook-block labbook-chart" id="labbook-block-4">'
+        '<div class="labbook-title">Loss &amp; &lt;friends&gt;</div>'
+        '<div class="labbook-plot" data-labbook-figure="labbook-block-4-figure" style="height:300px"></div>'
+        '<p class="labbook-caption">Mean&#10;&#10;over seeds</p>'
+        f'<script type="application/json" id="labbook-block-4-figure">{figure_json.group(1)}</script>'
+        "</div>"
+    )
+    assert "\n\n" not in out.html and "\n" not in out.html
+    assert figure_of(out.html)["layout"]["height"] == 300
+
+
+def test_a_hostile_run_name_appears_only_escaped() -> None:
+    evil = "<img src=x onerror=alert(1)>"
+    run = make_run(
+        "a",
+        {"loss": ([0, 1], [1.0, 2.0])},
+        name=evil,
+        params={"note": "</script><script>alert(2)</script>"},
+    )
+    html, figure, _ = render({"line": "loss", "legend": "{name} {params.note}"}, [run])
+    assert "<img" not in html
+    assert "</script><script>" not in html
+    assert html.count("</script>") == 1
+    t = one(figure, run_id="a")
+    assert t["name"] == (
+        "&lt;img src=x onerror=alert(1)&gt; &lt;/script&gt;&lt;script&gt;alert(2)&lt;/script&gt;"
+    )
+    assert "&lt;img src=x onerror=alert(1)&gt;" in t["hovertemplate"]
+    assert "<img" not in t["hovertemplate"]
+
+
+def test_a_run_name_cannot_inject_hover_fields() -> None:
+    run = make_run("a", {"loss": ([0, 1], [1.0, 2.0])}, name="%{y} run")
+    _, figure, _ = render({"line": "loss"}, [run])
+    assert "&#37;{y} run" in one(figure, run_id="a")["hovertemplate"]
+
+
+# --- warnings and errors ------------------------------------------------------------------
+
+
+def test_missing_key_warns_naming_key_and_runs_and_still_renders() -> None:
+    runs = [make_run("a", {}, name="alpha"), make_run("b", {"other": ([0], [1.0])}, name="beta")]
+    html, figure, warnings = render({"line": "val/acc"}, runs)
+    assert figure["data"] == []
+    assert 'class="labbook-plot"' in html
+    assert len(warnings) == 1
+    warning = warnings[0]
+    assert isinstance(warning, ReportError)
+    assert "val/acc" in warning.message and "alpha" in warning.message and "beta" in warning.message
+    assert warning.line == KEY_LINES["line"] and warning.file == "reports/r.md"
+
+
+def test_glob_matching_nothing_warns() -> None:
+    run = make_run("a", {"loss": ([0], [1.0])})
+    _, _, warnings = render({"line": ["loss", "train/*"]}, [run])
+    assert len(warnings) == 1 and "train/*" in warnings[0].message
+
+
+@pytest.mark.parametrize(
+    ("spec", "option"),
+    [
+        ({"line": 3}, "line"),
+        ({"line": []}, "line"),
+        ({"line": "loss", "smoothing": 1}, "smoothing"),
+        ({"line": "loss", "smoothing": -0.1}, "smoothing"),
+        ({"line": "loss", "smoothing": "high"}, "smoothing"),
+        ({"line": "loss", "x": 5}, "x"),
+        ({"line": "loss", "group_by": ["a"]}, "group_by"),
+        ({"line": "loss", "group_by": "params.lr", "band": "iqr"}, "band"),
+        ({"line": "loss", "band": "std"}, "band"),
+        ({"line": "loss", "log_x": "yes"}, "log_x"),
+        ({"line": "loss", "log_y": 1}, "log_y"),
+        ({"line": "loss", "x": "time", "log_x": True}, "log_x"),
+        ({"line": "loss", "xrange": [0]}, "xrange"),
+        ({"line": "loss", "xrange": [5, 1]}, "xrange"),
+        ({"line": "loss", "yrange": ["a", "b"]}, "yrange"),
+        ({"line": "loss", "log_y": True, "yrange": [0, 1]}, "yrange"),
+        ({"line": "loss", "x": "time", "xrange": ["soon", "later"]}, "xrange"),
+        ({"line": "loss", "legend": 3}, "legend"),
+        ({"line": "loss", "legend": "{name"}, "legend"),
+        ({"line": "loss", "max_points": 3}, "max_points"),
+        ({"line": "loss", "max_points": 10.5}, "max_points"),
+        ({"line": "loss", "height": "tall"}, "height"),
+        ({"line": "loss", "title": ["x"]}, "title"),
+    ],
+)
+def test_bad_options_raise_at_their_line(spec: dict[str, Any], option: str) -> None:
+    with pytest.raises(ReportError) as info:
+        LineBlock(spec, ctx())
+    assert info.value.line == KEY_LINES[option]
+    assert info.value.file == "reports/r.md"
+    assert option in info.value.message
+
+
+def test_unknown_option_is_an_error() -> None:
+    with pytest.raises(ReportError) as info:
+        LineBlock({"line": "loss", "smooth": 0.5}, ctx())
+    assert "smooth" in info.value.message and info.value.hint and "smoothing" in info.value.hint
+
+
+def test_metric_keys_are_the_patterns() -> None:
+    assert LineBlock({"line": ["train/*", "val/loss"]}, ctx()).metric_keys() == [
+        "train/*",
+        "val/loss",
+    ]

@@ -78,6 +78,6 @@ def init_project(target: Path, *, example: bool = False) -> list[Path]:
         written += [config, target / "reports" / "index.md", target / "runs"]
     gitignore = target / ".gitignore"
     if not gitignore.exists():
-        gitignore.write_text("site/\n.labbook/cache/\n.labbook/zensical/\n", encoding="utf-8")
+        gitignore.write_text("/site/\n.labbook/cache/\n.labbook/zensical/\n", encoding="utf-8")
         written.append(gitignore)
     return written

@@ -1,0 +1,1 @@
+"""Outputs for the web: the MkDocs plugin, the Zensical driver, and the assets both ship."""

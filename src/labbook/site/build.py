@@ -1,0 +1,74 @@
+"""Gives a built site: the engine-neutral entry point the CLI calls."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import ConfigError, LabbookError
+from ..project import Project
+from ..report.compile import CompiledPage
+
+ENGINES = ("mkdocs", "zensical")
+
+
+@dataclass
+class BuildResult:
+    """What a build produced and what went wrong on the way."""
+
+    site_dir: Path
+    pages: int = 0
+    errors: list[LabbookError] = field(default_factory=list)
+    warnings: list[LabbookError] = field(default_factory=list)
+
+    @classmethod
+    def from_pages(
+        cls, pages: list[CompiledPage], source_errors: list[LabbookError], site_dir: Path
+    ) -> BuildResult:
+        result = cls(site_dir, pages=len(pages), warnings=list(source_errors))
+        for page in pages:
+            result.errors.extend(page.errors)
+            result.warnings.extend(page.warnings)
+        return result
+
+
+def build_with_mkdocs(project: Project, site_dir: Path, *, strict: bool = False) -> BuildResult:
+    """Gives the result of `mkdocs build` on the project, through labbook's plugin."""
+    from mkdocs.commands.build import build
+    from mkdocs.config import load_config
+    from mkdocs.exceptions import MkDocsException
+
+    from .mkdocs_plugin import LabbookPlugin
+
+    try:
+        config = load_config(config_file=str(project.config_file), site_dir=str(site_dir))
+    except MkDocsException as exc:
+        raise ConfigError(f"mkdocs.yml: {exc}", file=project.config_file) from exc
+    plugin = next((p for p in config.plugins.values() if isinstance(p, LabbookPlugin)), None)
+    if plugin is None:
+        raise ConfigError(
+            "mkdocs.yml does not enable the labbook plugin",
+            file=project.config_file,
+            hint="add `- labbook:` with its sources under `plugins:`",
+        )
+    try:
+        build(config)
+    except MkDocsException as exc:
+        raise ConfigError(f"mkdocs build failed: {exc}", file=project.config_file) from exc
+    return BuildResult(
+        site_dir, pages=len(plugin.pages), errors=list(plugin.errors), warnings=list(plugin.warnings)
+    )
+
+
+def build_site(
+    project: Project, site_dir: Path | None = None, *, engine: str = "mkdocs", strict: bool = False
+) -> BuildResult:
+    """Gives the result of building the project's site with the chosen engine."""
+    target = (site_dir or project.root / str(project.config.get("site_dir", "site"))).resolve()
+    if engine == "mkdocs":
+        return build_with_mkdocs(project, target, strict=strict)
+    if engine == "zensical":
+        from .zensical import build_with_zensical
+
+        return build_with_zensical(project, target, strict=strict)
+    raise ConfigError(f"unknown engine {engine!r}", hint="use one of: " + ", ".join(ENGINES))

@@ -6,6 +6,7 @@ import argparse
 import csv
 import io
 import json
+import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -33,6 +34,8 @@ def cmd_build(args: argparse.Namespace) -> int:
     from .project import Project
     from .site.build import build_site
 
+    # The build prints labbook's own problems once, below; MkDocs' own warnings still show.
+    logging.getLogger("mkdocs.plugins.labbook").propagate = False
     project = Project.load(args.config_file)
     site_dir = Path(args.site_dir) if args.site_dir else None
     result = build_site(project, site_dir, engine=args.engine, strict=args.strict)
@@ -53,6 +56,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from .project import Project
 
+    logging.getLogger("mkdocs").setLevel(logging.INFO)
     project = Project.load(args.config_file)
     serve(config_file=str(project.config_file), dev_addr=args.dev_addr, livereload=True)
     return EXIT_OK
@@ -254,6 +258,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Runs the CLI; gives the exit code (0 ok, 1 report or data errors, 2 usage errors)."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)-7s -  %(message)s")
     try:
         code: int = args.func(args)
     except LabbookError as exc:

@@ -10,27 +10,10 @@ import yaml
 
 from .errors import ConfigError, LabbookError
 from .sources.base import Source, open_source
+from .yamlfiles import load_tolerant
 
 DEFAULT_MAX_POINTS = 1500
 PLUGIN_OPTIONS = frozenset({"sources", "notebook", "max_points", "enabled"})
-
-
-class _TolerantLoader(yaml.SafeLoader):
-    """A YAML loader that reads mkdocs.yml's custom tags (!ENV, !!python/name:…) as plain values."""
-
-
-def _any_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
-    if isinstance(node, yaml.ScalarNode):
-        return loader.construct_scalar(node)
-    if isinstance(node, yaml.SequenceNode):
-        return loader.construct_sequence(node)
-    if isinstance(node, yaml.MappingNode):
-        return loader.construct_mapping(node)
-    return None
-
-
-_TolerantLoader.add_multi_constructor("!", _any_tag)
-_TolerantLoader.add_multi_constructor("tag:yaml.org,2002:python/", _any_tag)
 
 
 def read_yaml_file(path: Path) -> Any:
@@ -40,7 +23,7 @@ def read_yaml_file(path: Path) -> Any:
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}", file=path) from exc
     try:
-        return yaml.load(text, Loader=_TolerantLoader)
+        return load_tolerant(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None

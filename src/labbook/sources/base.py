@@ -109,6 +109,11 @@ def closest_hint(ref: str, runs: Sequence[Run], n: int = 3) -> str:
 
 _BUILTIN: dict[str, str] = {
     "dir": "labbook.sources.localdir:LocalDirSource",
+    "mlflow": "labbook.sources.mlflow_files:MlflowFileSource",
+    "mlflow+file": "labbook.sources.mlflow_files:MlflowFileSource",
+    "mlflow+sqlite": "labbook.sources.mlflow_sql:MlflowSqlSource",
+    "mlflow+http": "labbook.sources.mlflow_rest:MlflowRestSource",
+    "mlflow+https": "labbook.sources.mlflow_rest:MlflowRestSource",
 }
 
 

@@ -35,6 +35,7 @@ import yaml
 
 from ..errors import RunDataError, SourceError
 from ..model import FloatArray, IntArray, Run, Scalar, Series, flatten
+from ..yamlfiles import load_tolerant
 from .base import Source
 
 RUN_FILE = "run.json"
@@ -349,7 +350,7 @@ class LocalDirSource(Source):
         if hparams.is_file():
             bad = _ProblemLog(self._problems, self._show(hparams), self.uri)
             try:
-                loaded = yaml.load(hparams.read_bytes(), Loader=_HparamsLoader)
+                loaded = load_tolerant(hparams.read_bytes())
             except (OSError, yaml.YAMLError) as exc:
                 mark = getattr(exc, "problem_mark", None)
                 bad.add(
@@ -764,17 +765,4 @@ def _short_error(exc: BaseException) -> str:
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
-class _HparamsLoader(yaml.SafeLoader):
-    """Reads hparams.yaml safely; Python-specific tags Lightning may write become plain data."""
 
-
-def _construct_plain(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
-    if isinstance(node, yaml.MappingNode):
-        return loader.construct_mapping(node, deep=True)
-    if isinstance(node, yaml.SequenceNode):
-        return loader.construct_sequence(node, deep=True)
-    return loader.construct_scalar(node)  # type: ignore[arg-type]
-
-
-_HparamsLoader.add_multi_constructor("tag:yaml.org,2002:python/", _construct_plain)
-_HparamsLoader.add_multi_constructor("!", _construct_plain)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -52,6 +53,19 @@ def duration(value: Any) -> str:
     return f"{secs}s"
 
 
+def _escape(value: Any) -> Markup:
+    # Jinja's `e`/`escape` make HTML safe but leave Markdown markup (`**x**`, `[a](b)`) live.
+    return value if isinstance(value, Markup) else escape_inline(value)
+
+
+def _forceescape(value: Any) -> Markup:
+    return escape_inline(str(value))
+
+
+def _tojson(value: Any, indent: int | None = None) -> Markup:
+    return escape_inline(json.dumps(value, indent=indent, sort_keys=True, default=str))
+
+
 def _finalize(value: Any) -> Any:
     # Everything printed goes through here: run-derived text can inject nothing.
     if isinstance(value, Markup):
@@ -97,6 +111,10 @@ class Expressions:
             )
 
         self.env.filters.update({"fmt": fmt, "pct": pct, "duration": duration, "link": link})
+        # Jinja's own filters that give Markup would let run text through as Markdown.
+        self.env.filters.update(
+            {"e": _escape, "escape": _escape, "forceescape": _forceescape, "tojson": _tojson}
+        )
         self.env.globals.update(dict(run_sets))
         self.env.globals["run"] = lookup_run
 

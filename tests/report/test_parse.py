@@ -1,0 +1,238 @@
+"""parse_report: front matter and its key lines, prose, code fences and labbook blocks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from labbook.errors import ReportError
+from labbook.report.parse import BlockFence, Prose, Verbatim, load_yaml_with_lines, parse_report
+
+PATH = Path("reports/sweep.md")
+
+REPORT = """\
+---
+title: Learning-rate sweep
+authors: [Ana Lima, Bo Chen]
+runs:
+  sweep:
+    experiment: cifar-sweep
+    filter: "params.lr = 0.1"
+    order_by: ["metrics.`val/acc` DESC"]
+  baseline: [3f2a9c7e51, local:seed-0]
+---
+
+# Learning-rate sweep
+
+There are {{ sweep | length }} runs.
+
+```labbook
+line: val/loss
+runs: sweep
+smoothing: 0.6
+highlight: {metrics.val/acc: max}
+```
+
+```python
+print("{{ sweep | length }}")
+```
+
+~~~labbook
+table: auto
+runs: baseline
+~~~
+
+Closing words.
+"""
+
+
+def test_front_matter_data_and_key_lines() -> None:
+    parsed = parse_report(PATH, REPORT)
+    assert parsed.front_matter["title"] == "Learning-rate sweep"
+    assert parsed.front_matter["authors"] == ["Ana Lima", "Bo Chen"]
+    assert parsed.front_matter["runs"]["sweep"] == {
+        "experiment": "cifar-sweep",
+        "filter": "params.lr = 0.1",
+        "order_by": ["metrics.`val/acc` DESC"],
+    }
+    assert parsed.front_matter["runs"]["baseline"] == ["3f2a9c7e51", "local:seed-0"]
+    assert parsed.front_matter_lines == {
+        "title": 2,
+        "authors": 3,
+        "runs": 4,
+        "runs.sweep": 5,
+        "runs.sweep.experiment": 6,
+        "runs.sweep.filter": 7,
+        "runs.sweep.order_by": 8,
+        "runs.baseline": 9,
+    }
+    assert parsed.body_line == 11
+
+
+def test_segments_in_order_with_file_lines() -> None:
+    parsed = parse_report(PATH, REPORT)
+    kinds = [type(s).__name__ for s in parsed.segments]
+    assert kinds == ["Prose", "BlockFence", "Prose", "Verbatim", "Prose", "BlockFence", "Prose"]
+    lines = [s.line for s in parsed.segments]
+    assert lines == [11, 16, 22, 23, 26, 27, 31]
+    first = parsed.segments[0]
+    assert isinstance(first, Prose)
+    assert first.text == "\n# Learning-rate sweep\n\nThere are {{ sweep | length }} runs.\n\n"
+    # Every line of the file is in exactly one segment, in order.
+    body = REPORT.split("---\n", 2)[2]
+    rebuilt = "".join(
+        s.text if isinstance(s, Prose | Verbatim) else _fence_text(s, body) for s in parsed.segments
+    )
+    assert rebuilt == body
+
+
+def _fence_text(fence: BlockFence, body: str) -> str:
+    # The fence's lines in the body, from its opening line to its closing one.
+    lines = body.splitlines(keepends=True)
+    start = fence.line - 11
+    count = fence.source.count("\n") + 2
+    return "".join(lines[start : start + count])
+
+
+def test_labbook_fence_yaml_and_key_lines() -> None:
+    parsed = parse_report(PATH, REPORT)
+    first, second = parsed.blocks
+    assert first.line == 16
+    assert first.error is None
+    assert first.source == (
+        "line: val/loss\nruns: sweep\nsmoothing: 0.6\nhighlight: {metrics.val/acc: max}\n"
+    )
+    assert first.data == {
+        "line": "val/loss",
+        "runs": "sweep",
+        "smoothing": 0.6,
+        "highlight": {"metrics.val/acc": "max"},
+    }
+    assert first.key_lines == {
+        "line": 17,
+        "runs": 18,
+        "smoothing": 19,
+        "highlight": 20,
+        "highlight.metrics.val/acc": 20,
+    }
+    # A tilde fence with the labbook info string is a block too.
+    assert second.line == 27
+    assert second.data == {"table": "auto", "runs": "baseline"}
+    assert second.key_lines == {"table": 28, "runs": 29}
+
+
+def test_ordinary_code_fence_is_verbatim() -> None:
+    parsed = parse_report(PATH, REPORT)
+    verbatim = [s for s in parsed.segments if isinstance(s, Verbatim)]
+    assert len(verbatim) == 1
+    assert verbatim[0].text == '```python\nprint("{{ sweep | length }}")\n```\n'
+    assert verbatim[0].line == 23
+
+
+def test_labbook_word_later_in_info_string_is_not_a_block() -> None:
+    text = "```yaml labbook\nline: val/loss\n```\n"
+    parsed = parse_report(PATH, text)
+    assert parsed.blocks == []
+    assert [type(s) for s in parsed.segments] == [Verbatim]
+    assert parsed.segments[0].text == text
+
+
+def test_fence_inside_a_list_item_stays_prose() -> None:
+    text = "- item\n\n  ```labbook\n  line: x\n  ```\n"
+    parsed = parse_report(PATH, text)
+    assert parsed.blocks == []
+    assert [type(s) for s in parsed.segments] == [Prose]
+    assert parsed.segments[0].text == text
+
+
+def test_no_front_matter() -> None:
+    text = "# Title\n\n```labbook\nline: val/acc\n```\n"
+    parsed = parse_report(PATH, text)
+    assert parsed.front_matter == {}
+    assert parsed.front_matter_lines == {}
+    assert parsed.body_line == 1
+    assert parsed.blocks[0].line == 3
+    assert parsed.blocks[0].key_lines == {"line": 4}
+
+
+def test_empty_front_matter() -> None:
+    parsed = parse_report(PATH, "---\n---\nText\n")
+    assert parsed.front_matter == {}
+    assert parsed.body_line == 3
+    assert isinstance(parsed.segments[0], Prose)
+    assert parsed.segments[0].text == "Text\n"
+    assert parsed.segments[0].line == 3
+
+
+def test_bad_yaml_in_a_block_is_kept_with_its_file_line() -> None:
+    text = """\
+---
+title: T
+---
+
+Intro.
+
+```labbook
+line: val/loss
+  runs: sweep
+```
+
+```labbook
+line: val/acc
+```
+"""
+    parsed = parse_report(PATH, text)
+    bad, good = parsed.blocks
+    assert bad.line == 7
+    assert bad.data is None
+    assert isinstance(bad.error, ReportError)
+    assert bad.error.file == str(PATH)
+    # "  runs: sweep" is line 9 of the file.
+    assert bad.error.line == 9
+    assert bad.error.message.startswith("bad YAML: ")
+    assert "mapping values are not allowed here" in bad.error.message
+    assert str(bad.error).startswith("reports/sweep.md:9: bad YAML")
+    # The block after it still parses.
+    assert good.error is None
+    assert good.data == {"line": "val/acc"}
+
+
+def test_unclosed_flow_list_names_the_line_where_yaml_gave_up() -> None:
+    text = "Intro.\n\n```labbook\nline: val/loss\nruns: [a, b\ncaption: c\n```\n"
+    block = parse_report(PATH, text).blocks[0]
+    assert block.error is not None
+    # PyYAML reports the problem where it found it: the key after the unclosed list.
+    assert block.error.line == 6
+
+
+def test_bad_yaml_in_front_matter_raises_at_its_line() -> None:
+    text = "---\ntitle: T\nruns:\n  sweep: [a, b\n  other: x\n---\nBody\n"
+    with pytest.raises(ReportError) as info:
+        parse_report(PATH, text)
+    assert info.value.file == str(PATH)
+    assert info.value.line == 5
+    assert info.value.message.startswith("bad YAML: ")
+
+
+@pytest.mark.parametrize("front", ["- a\n- b\n", "just text\n", "42\n"])
+def test_front_matter_that_is_not_a_mapping(front: str) -> None:
+    with pytest.raises(ReportError) as info:
+        parse_report(PATH, f"---\n{front}---\nBody\n")
+    assert info.value.message == "front matter must be a YAML mapping"
+    assert info.value.line == 2
+    assert str(info.value) == "reports/sweep.md:2: front matter must be a YAML mapping"
+
+
+def test_load_yaml_with_lines_offsets_nested_keys() -> None:
+    data, lines = load_yaml_with_lines("a: 1\nb:\n  c: 2\n  d:\n    e: 3\n", 10, PATH)
+    assert data == {"a": 1, "b": {"c": 2, "d": {"e": 3}}}
+    assert lines == {"a": 10, "b": 11, "b.c": 12, "b.d": 13, "b.d.e": 14}
+
+
+def test_crlf_line_endings() -> None:
+    text = REPORT.replace("\n", "\r\n")
+    parsed = parse_report(PATH, text)
+    assert parsed.front_matter_lines["runs.baseline"] == 9
+    assert [b.line for b in parsed.blocks] == [16, 27]
+    assert parsed.blocks[0].key_lines["smoothing"] == 19

@@ -86,11 +86,12 @@ class BuiltSites:
 
 
 def copy_example(dest: Path) -> Path:
-    """Copies the example lab book (mkdocs.yml, reports/, runs/) into dest; gives dest."""
+    """Copies the example lab book (mkdocs.yml, reports/, runs/, mlflow.db) into dest; gives dest."""
     dest.mkdir(parents=True, exist_ok=True)
     shutil.copy2(REPO / "mkdocs.yml", dest / "mkdocs.yml")
     shutil.copytree(REPO / "reports", dest / "reports")
     shutil.copytree(REPO / "runs", dest / "runs")
+    shutil.copy2(REPO / "mlflow.db", dest / "mlflow.db")
     return dest
 
 

@@ -80,6 +80,7 @@ def make_example(root: Path) -> Path:
     shutil.copy2(REPO / "mkdocs.yml", root / "mkdocs.yml")
     shutil.copytree(REPO / "reports", root / "reports")
     write_example_runs(root / "runs")
+    shutil.copy2(REPO / "mlflow.db", root / "mlflow.db")
     return root
 
 
@@ -112,7 +113,7 @@ def problem_lines(stderr: str, file: str) -> dict[int, str]:
 def test_check_passes_on_the_example(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check"]) == 0
     out, err = capsys.readouterr()
-    assert out == "checked 3 report(s): 0 problem(s) in reports, 0 in sources\n"
+    assert out == "checked 4 report(s): 0 problem(s) in reports, 0 in sources\n"
     assert err == ""
 
 
@@ -129,7 +130,7 @@ def test_check_reports_each_problem_at_its_line(
     assert problems[30].startswith("unknown option 'colour' for a table block. valid options: ")
     # Nothing but those problems is printed on stderr.
     assert len(err.splitlines()) == 4
-    assert out == "checked 4 report(s): 4 problem(s) in reports, 0 in sources\n"
+    assert out == "checked 5 report(s): 4 problem(s) in reports, 0 in sources\n"
     assert "Traceback" not in err
 
 
@@ -199,7 +200,7 @@ def test_build_strict_passes_on_the_example(
 ) -> None:
     assert main(["build", "--strict"]) == 0
     out, _ = capsys.readouterr()
-    assert "built 3 page(s) into " in out and "(0 error(s), 0 warning(s))" in out
+    assert "built 4 page(s) into " in out and "(0 error(s), 0 warning(s))" in out
     page = (project / "site" / "lr-sweep" / "index.html").read_text(encoding="utf-8")
     assert "labbook-error" not in page
     assert "Learning-rate sweep for ResNet-18 on CIFAR-10" in page
@@ -222,7 +223,7 @@ def test_build_without_strict_shows_error_boxes(
 ) -> None:
     assert main(["build"]) == 0
     out, _ = capsys.readouterr()
-    assert "built 4 page(s) into " in out
+    assert "built 5 page(s) into " in out
     page = (broken / "site" / "broken" / "index.html").read_text(encoding="utf-8")
     assert page.count("labbook-error") == 3
     for line in (14, 24, 30):
@@ -237,8 +238,10 @@ def test_build_without_strict_shows_error_boxes(
 # -- runs and show --------------------------------------------------------------------------
 
 
-def runs_json(capsys: pytest.CaptureFixture[str], *args: str) -> list[dict[str, object]]:
-    assert main(["runs", "--format", "json", *args]) == 0
+def runs_json(
+    capsys: pytest.CaptureFixture[str], *args: str, source: str = "local"
+) -> list[dict[str, object]]:
+    assert main(["runs", source, "--format", "json", *args]) == 0
     out, _ = capsys.readouterr()
     rows = json.loads(out)
     assert isinstance(rows, list)
@@ -274,18 +277,18 @@ def test_runs_order_by_and_limit(project: Path, capsys: pytest.CaptureFixture[st
         ("7285f0a0", 0.7841),
     ]
     rows = runs_json(
-        capsys, "local", "--filter", "params.lr = 0.1", "--order-by", "params.seed", "--limit", "2"
+        capsys, "--filter", "params.lr = 0.1", "--order-by", "params.seed", "--limit", "2"
     )
     assert [r["id"] for r in rows] == ["55099931", "960b4713"]
 
 
 def test_runs_with_a_source_uri(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    rows = runs_json(capsys, "dir:runs", "--filter", "attributes.status = 'failed'")
+    rows = runs_json(capsys, "--filter", "attributes.status = 'failed'", source="dir:runs")
     assert [(r["source"], r["id"]) for r in rows] == [("dir", "db71eb02")]
 
 
 def test_runs_csv_parses(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["runs", "--format", "csv"]) == 0
+    assert main(["runs", "local", "--format", "csv"]) == 0
     out, _ = capsys.readouterr()
     rows = list(csv.DictReader(io.StringIO(out)))
     assert [r["id"] for r in rows] == EXAMPLE_IDS
@@ -296,7 +299,7 @@ def test_runs_csv_parses(project: Path, capsys: pytest.CaptureFixture[str]) -> N
 
 
 def test_runs_table(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["runs", "--filter", "params.lr = 0.1"]) == 0
+    assert main(["runs", "local", "--filter", "params.lr = 0.1"]) == 0
     out, _ = capsys.readouterr()
     lines = out.splitlines()
     assert lines[0].split()[:5] == ["source", "id", "name", "experiment", "status"]
@@ -308,7 +311,7 @@ def test_runs_unknown_source_and_bad_filter(
 ) -> None:
     assert main(["runs", "nosuch"]) == 1
     _, err = capsys.readouterr()
-    assert err == "error: unknown source 'nosuch'. configured sources: local\n"
+    assert err == "error: unknown source 'nosuch'. configured sources: local, sweeps\n"
     assert main(["runs", "--filter", "params.lr =="]) == 1
     _, err = capsys.readouterr()
     assert err.startswith("error: ") and "Traceback" not in err
@@ -393,6 +396,7 @@ def test_init_creates_a_project_that_checks_and_builds(
     if example:
         assert sorted(p.name for p in (root / "runs").iterdir()) == EXAMPLE_IDS
         assert sorted(p.name for p in (root / "reports").iterdir()) == [
+            "augment-ablation.md",
             "index.md",
             "lr-sweep.md",
             "variants.md",
@@ -403,7 +407,7 @@ def test_init_creates_a_project_that_checks_and_builds(
     monkeypatch.chdir(root)
     assert main(["check"]) == 0
     out, _ = capsys.readouterr()
-    reports = 3 if example else 1
+    reports = 4 if example else 1
     assert out == f"checked {reports} report(s): 0 problem(s) in reports, 0 in sources\n"
     assert main(["build", "--strict"]) == 0
     out, _ = capsys.readouterr()

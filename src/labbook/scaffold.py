@@ -68,6 +68,9 @@ def init_project(target: Path, *, example: bool = False) -> list[Path]:
         shutil.copy2(source / "mkdocs.yml", config)
         shutil.copytree(source / "reports", target / "reports", dirs_exist_ok=True)
         written += [config, target / "reports"]
+        # The example's `sweeps` source: an MLflow SQLite store (scripts/make_example_mlflow.py).
+        shutil.copy2(source / "mlflow.db", target / "mlflow.db")
+        written.append(target / "mlflow.db")
         write_example_runs(target / "runs")
         written.append(target / "runs")
     else:

@@ -113,7 +113,10 @@ _BUILTIN: dict[str, str] = {
     "mlflow+file": "labbook.sources.mlflow_files:MlflowFileSource",
     "mlflow+sqlite": "labbook.sources.mlflow_sql:MlflowSqlSource",
     "mlflow+http": "labbook.sources.mlflow_rest:MlflowRestSource",
-    "mlflow+https": "labbook.sources.mlflow_rest:MlflowRestSource",
+    "mlflow+https": "labbook.sources.mlflow_rest:MlflowHttpsSource",
+    "wandb+offline": "labbook.sources.wandb_offline:WandbOfflineSource",
+    "wandb": "labbook.sources.wandb_api:WandbApiSource",
+    "tensorboard": "labbook.sources.tensorboard:TensorBoardSource",
 }
 
 

@@ -1,0 +1,505 @@
+"""MlflowFileSource: MLflow file stores written by mlflow itself, and three found in the wild."""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import yaml
+
+from labbook.errors import RunDataError, RunNotFound, SourceError
+from labbook.sources import open_source
+from labbook.sources.mlflow_files import MlflowFileSource
+
+from .conftest import (
+    LoggedStore,
+    assert_run_matches,
+    filter_strings,
+    mlflow_search_ids,
+    store_snapshot,
+)
+
+REALWORLD = Path("/work/shared/realworld/mlflow")
+
+
+@pytest.fixture
+def store_copy(mlflow_file_store: LoggedStore, tmp_path: Path) -> Path:
+    """A copy of the session's file store, free to damage."""
+    copy = tmp_path / "mlruns"
+    shutil.copytree(mlflow_file_store.path, copy)
+    return copy
+
+
+def run_dir(root: Path, store: LoggedStore, name: str) -> Path:
+    logged = store.by_name(name)
+    return root / store.experiments[logged.experiment] / logged.run_id
+
+
+# -- what mlflow wrote, read back exactly --------------------------------------------------------
+
+
+def test_every_value_matches_what_mlflow_logged(mlflow_file_store: LoggedStore) -> None:
+    source = MlflowFileSource(str(mlflow_file_store.path))
+    runs = {r.id: r for r in source.list_runs()}
+    assert set(runs) == set(mlflow_file_store.active_runs)
+    for run_id, logged in mlflow_file_store.active_runs.items():
+        assert_run_matches(runs[run_id], logged)
+    assert source.problems() == []
+
+
+def test_histories_are_in_step_order_and_the_summary_is_mlflows_latest(
+    mlflow_file_store: LoggedStore,
+) -> None:
+    source = MlflowFileSource(str(mlflow_file_store.path))
+    by_name = {r.name: r for r in source.list_runs()}
+    shuffled = by_name["vit-s16"].series("train/loss")
+    assert list(shuffled.steps) == list(range(50))
+    twice = by_name["vit-l16"].series("train/loss")
+    at_ten = np.flatnonzero(twice.steps == 10)
+    assert len(at_ten) == 2 and twice.times[at_ten[0]] < twice.times[at_ten[1]]
+    diverged = by_name["r18-lr0.3-s0"]
+    assert math.isnan(float(diverged.summary["train/loss"]))  # type: ignore[arg-type]
+    assert np.isneginf(diverged.series("val/loss").values).sum() == 1
+    assert by_name["r18-lr0.03-s0"].series("val/loss").values.max() == math.inf
+
+
+def test_uris_and_bare_paths_open_the_file_source(
+    mlflow_file_store: LoggedStore, tmp_path: Path
+) -> None:
+    root = mlflow_file_store.path
+    relative = os.path.relpath(root, tmp_path)
+    for uri, base in [
+        (str(root), None),
+        (f"mlflow:{root}", None),
+        (f"mlflow+file:{root}", None),
+        (f"mlflow+file://{root}", None),
+        (f"mlflow+file:{relative}", tmp_path),
+        (relative, tmp_path),
+    ]:
+        source = open_source(uri, name="tracking", base_dir=base)
+        assert isinstance(source, MlflowFileSource), uri
+        assert source.root.resolve() == root.resolve()
+        assert {r.id for r in source.list_runs()} == set(mlflow_file_store.active_runs)
+        assert {r.source for r in source.list_runs()} == {"tracking"}
+
+
+def test_experiment_by_name_or_id(mlflow_file_store: LoggedStore) -> None:
+    source = MlflowFileSource(str(mlflow_file_store.path))
+    vit = {
+        rid for rid, r in mlflow_file_store.active_runs.items() if r.experiment == "vit-baseline"
+    }
+    assert {r.id for r in source.list_runs("vit-baseline")} == vit
+    assert {r.id for r in source.list_runs(mlflow_file_store.experiments["vit-baseline"])} == vit
+    assert {r.id for r in source.search(experiment="vit-baseline")} == vit
+    assert source.list_runs("Default") == []
+
+
+def test_runs_come_newest_first(mlflow_file_store: LoggedStore) -> None:
+    runs = MlflowFileSource(str(mlflow_file_store.path)).list_runs()
+    starts = [r.start_time for r in runs]
+    assert starts == sorted(starts, reverse=True)  # type: ignore[type-var]
+
+
+def test_deleted_runs_and_experiments_only_when_asked(mlflow_file_store: LoggedStore) -> None:
+    source = MlflowFileSource(str(mlflow_file_store.path), include_deleted=True)
+    runs = {r.id: r for r in source.list_runs()}
+    assert set(runs) == set(mlflow_file_store.runs)
+    for run_id, logged in mlflow_file_store.runs.items():
+        assert_run_matches(runs[run_id], logged)
+    assert [r.name for r in source.list_runs("abandoned")] == ["old-run"]
+    with pytest.raises(SourceError, match="'abandoned' is deleted"):
+        MlflowFileSource(str(mlflow_file_store.path)).list_runs("abandoned")
+
+
+def test_filters_select_what_mlflow_selects(mlflow_file_store: LoggedStore) -> None:
+    source = MlflowFileSource(str(mlflow_file_store.path))
+    for filter_string in filter_strings(mlflow_file_store):
+        ours = {r.id for r in source.search(filter=filter_string)}
+        assert ours == mlflow_search_ids(mlflow_file_store, filter_string), filter_string
+
+
+def test_prefix_resolves_and_unknown_ids_are_errors(mlflow_file_store: LoggedStore) -> None:
+    source = MlflowFileSource(str(mlflow_file_store.path))
+    run_id = next(iter(mlflow_file_store.active_runs))
+    assert source.get(run_id).id == run_id
+    assert source.get(run_id[:7]).id == run_id
+    with pytest.raises(RunNotFound, match="no run 'ffffffffffff'"):
+        source.get("ffffffffffff")
+    deleted = next(r.run_id for r in mlflow_file_store.runs.values() if r.deleted)
+    with pytest.raises(RunNotFound):
+        source.get(deleted)
+
+
+def test_read_all_series_and_artifact_paths(mlflow_file_store: LoggedStore) -> None:
+    source = MlflowFileSource(str(mlflow_file_store.path))
+    runs = source.list_runs()
+    every = source.read_all_series(runs)
+    for run in runs:
+        assert sorted(every[run.id]) == run.metric_keys()
+        logged = mlflow_file_store.runs[run.id]
+        for key, series in every[run.id].items():
+            np.testing.assert_array_equal(series.steps, logged.expected_series(key)[0])
+    vit = next(r for r in runs if r.name == "vit-l16")
+    path = source.artifact_path(vit, "plots/loss.png")
+    assert path is not None and path.read_bytes().startswith(b"\x89PNG")
+    assert source.artifact_path(vit, "missing.txt") is None
+    assert (
+        source.run_dir(vit)
+        == mlflow_file_store.path / mlflow_file_store.experiments["vit-baseline"] / vit.id
+    )
+
+
+def test_reading_writes_nothing(mlflow_file_store: LoggedStore) -> None:
+    before = store_snapshot(mlflow_file_store.path)
+    source = MlflowFileSource(str(mlflow_file_store.path), include_deleted=True)
+    for run in source.list_runs():
+        for key in run.metric_keys():
+            run.series(key)
+    source.problems()
+    assert store_snapshot(mlflow_file_store.path) == before
+
+
+# -- bad input -------------------------------------------------------------------------------
+
+
+def test_a_folder_that_is_not_a_store(tmp_path: Path) -> None:
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "readme.txt").write_text("hello")
+    source = MlflowFileSource(str(tmp_path))
+    with pytest.raises(SourceError) as info:
+        source.list_runs()
+    text = str(info.value)
+    assert str(tmp_path) in text and "not an MLflow file store" in text
+    assert "0/meta.yaml" in text  # says what to point at
+    assert source.problems() and "not an MLflow file store" in str(source.problems()[0])
+    with pytest.raises(SourceError, match="does not exist"):
+        MlflowFileSource(str(tmp_path / "nowhere")).list_runs()
+
+
+def test_a_run_folder_given_as_the_store_says_where_the_store_is(
+    mlflow_file_store: LoggedStore,
+) -> None:
+    folder = run_dir(mlflow_file_store.path, mlflow_file_store, "r18-lr0.1-s0")
+    with pytest.raises(SourceError, match="one run's folder") as info:
+        MlflowFileSource(str(folder)).list_runs()
+    assert str(mlflow_file_store.path) in str(info.value)
+    experiment = folder.parent
+    with pytest.raises(SourceError, match="one experiment's folder"):
+        MlflowFileSource(str(experiment)).list_runs()
+
+
+def test_unknown_experiment_lists_the_known_ones(mlflow_file_store: LoggedStore) -> None:
+    source = MlflowFileSource(str(mlflow_file_store.path))
+    with pytest.raises(SourceError) as info:
+        source.search(experiment="resnet")
+    text = str(info.value)
+    assert "no experiment 'resnet'" in text
+    for name in ("Default", "resnet-sweep", "vit-baseline"):
+        assert name in text
+    assert "abandoned" not in text
+
+
+def test_a_truncated_metric_line_is_reported_and_the_rest_read(
+    mlflow_file_store: LoggedStore, store_copy: Path
+) -> None:
+    folder = run_dir(store_copy, mlflow_file_store, "r18-lr0.1-s0")
+    metric = folder / "metrics" / "train" / "loss"
+    lines = metric.read_bytes().splitlines(keepends=True)
+    # A cut-off write: the last line stops after the value's first digits.
+    metric.write_bytes(b"".join(lines) + b"1793613700000 0.12")
+    source = MlflowFileSource(str(store_copy))
+    run = next(r for r in source.list_runs() if r.name == "r18-lr0.1-s0")
+    logged = mlflow_file_store.by_name("r18-lr0.1-s0")
+    assert len(run.series("train/loss")) == len(logged.metrics["train/loss"])
+    assert run.summary["train/loss"] == logged.expected_latest("train/loss")
+    [problem] = source.problems()
+    assert isinstance(problem, RunDataError)
+    assert problem.file is not None and problem.file.endswith("metrics/train/loss")
+    assert problem.line == len(lines) + 1
+    assert "cut off" in str(problem)
+    assert f"{problem.file}:{problem.line}:" in str(problem)
+
+
+def test_bad_metric_lines_are_reported_by_line(
+    mlflow_file_store: LoggedStore, store_copy: Path
+) -> None:
+    folder = run_dir(store_copy, mlflow_file_store, "vit-b16")
+    metric = folder / "metrics" / "val" / "acc"
+    lines = metric.read_bytes().splitlines(keepends=True)
+    lines.insert(2, b"1793613700000 not-a-number 3\n")
+    lines.insert(4, b"1793613700000\n")
+    metric.write_bytes(b"".join(lines))
+    source = MlflowFileSource(str(store_copy))
+    run = next(r for r in source.list_runs() if r.name == "vit-b16")
+    assert len(run.series("val/acc")) == len(lines) - 2
+    problems = source.problems()
+    assert [p.line for p in problems] == [3, 5]
+    assert all(p.file and p.file.endswith("metrics/val/acc") for p in problems)
+
+
+def test_old_metric_lines_without_step_read_as_step_zero(store_copy: Path) -> None:
+    experiment = store_copy / "0"
+    folder = experiment / "0123456789abcdef0123456789abcdef"
+    (folder / "metrics").mkdir(parents=True)
+    (folder / "params").mkdir()
+    (folder / "artifacts").mkdir()
+    # As MLflow 1.x wrote a run: name '', status as a number, tags: [].
+    (folder / "meta.yaml").write_text(
+        "artifact_uri: /nowhere/artifacts\nend_time: null\nentry_point_name: ''\n"
+        "experiment_id: '0'\nlifecycle_stage: active\nname: ''\n"
+        "run_uuid: 0123456789abcdef0123456789abcdef\nsource_name: ''\nsource_type: 4\n"
+        "source_version: ''\nstart_time: 1622557738980\nstatus: 1\ntags: []\nuser_id: unknown\n"
+    )
+    (folder / "metrics" / "rmse").write_text("1622557738984 4.5\n1622557738990 4.25\n")
+    (folder / "params" / "model").write_text("Randomforest")
+    source = MlflowFileSource(str(store_copy))
+    run = source.get("0123456789abcdef0123456789abcdef")
+    assert run.name == run.id
+    assert run.status == "running" and run.end_time is None
+    assert run.experiment == "Default"
+    assert run.params == {"model": "Randomforest"}
+    assert list(run.series("rmse").steps) == [0, 0]
+    assert run.summary["rmse"] == 4.25  # the later timestamp at the highest step
+    assert source.problems() == []
+
+
+def test_a_corrupt_run_meta_yaml_is_reported_never_dropped(
+    mlflow_file_store: LoggedStore, store_copy: Path
+) -> None:
+    broken = run_dir(store_copy, mlflow_file_store, "r18-lr0.03-s0")
+    (broken / "meta.yaml").write_text("run_id: [unclosed\nstatus: 3\n")
+    emptied = run_dir(store_copy, mlflow_file_store, "vit-s16")
+    (emptied / "meta.yaml").write_bytes(b"")
+    lost = run_dir(store_copy, mlflow_file_store, "vit-b16")
+    (lost / "meta.yaml").unlink()
+    source = MlflowFileSource(str(store_copy))
+    names = {r.name for r in source.list_runs()}
+    assert names == {r.name for r in mlflow_file_store.active_runs.values()} - {
+        "r18-lr0.03-s0",
+        "vit-s16",
+        "vit-b16",
+    }
+    problems = {p.file: p for p in source.problems()}
+    assert set(problems) == {
+        str(broken / "meta.yaml"),
+        str(emptied / "meta.yaml"),
+        str(lost),
+    }
+    assert "not valid YAML" in str(problems[str(broken / "meta.yaml")])
+    assert problems[str(broken / "meta.yaml")].line is not None
+    assert "empty" in str(problems[str(emptied / "meta.yaml")])
+    assert "no meta.yaml" in str(problems[str(lost)])
+
+
+def test_a_corrupt_experiment_meta_yaml_keeps_its_runs(
+    mlflow_file_store: LoggedStore, store_copy: Path
+) -> None:
+    experiment_id = mlflow_file_store.experiments["vit-baseline"]
+    (store_copy / experiment_id / "meta.yaml").write_text("name: [\n")
+    source = MlflowFileSource(str(store_copy))
+    vit = [r for r in source.list_runs() if r.experiment == experiment_id]
+    assert len(vit) == 3
+    [problem] = source.problems()
+    assert problem.file == str(store_copy / experiment_id / "meta.yaml")
+
+
+def test_folders_that_are_not_runs_are_skipped_quietly(
+    mlflow_file_store: LoggedStore, store_copy: Path
+) -> None:
+    experiment = store_copy / mlflow_file_store.experiments["resnet-sweep"]
+    for name in ("models", "traces", "datasets", "tags", ".ipynb_checkpoints", "notes"):
+        (experiment / name / "x").mkdir(parents=True)
+        (experiment / name / "x" / "file.txt").write_text("not a run")
+    (store_copy / "models" / "m-1").mkdir(parents=True)
+    (store_copy / ".DS_Store").write_bytes(b"\0")
+    folder = run_dir(store_copy, mlflow_file_store, "r18-lr0.1-s0")
+    (folder / "params" / ".DS_Store").write_bytes(b"\0")
+    source = MlflowFileSource(str(store_copy))
+    assert {r.id for r in source.list_runs()} == set(mlflow_file_store.active_runs)
+    assert source.problems() == []
+
+
+def test_a_param_that_is_not_utf8_is_reported(
+    mlflow_file_store: LoggedStore, store_copy: Path
+) -> None:
+    folder = run_dir(store_copy, mlflow_file_store, "r18-lr0.1-s0")
+    (folder / "params" / "path").write_bytes(b"caf\xe9")
+    source = MlflowFileSource(str(store_copy))
+    run = next(r for r in source.list_runs() if r.name == "r18-lr0.1-s0")
+    assert run.params["path"] == "caf\ufffd"
+    [problem] = source.problems()
+    assert problem.file == str(folder / "params" / "path")
+
+
+# -- stores found in the wild ------------------------------------------------------------------
+
+
+def realworld_stores() -> list[Path]:
+    if not REALWORLD.is_dir():
+        if os.environ.get("CI"):
+            pytest.fail(f"{REALWORLD} is missing; CI must provide the real-world stores")
+        pytest.skip(f"{REALWORLD} is not on this machine")
+    stores = sorted(REALWORLD.glob("*/mlruns"))
+    assert len(stores) >= 3
+    return stores
+
+
+def read_independently(root: Path) -> dict[str, dict[str, Any]]:
+    """Gives run ID -> what its files hold, read with plain open/split (no labbook code)."""
+    runs: dict[str, dict[str, Any]] = {}
+    for experiment in sorted(p for p in root.iterdir() if (p / "meta.yaml").is_file()):
+        experiment_name = yaml.safe_load((experiment / "meta.yaml").read_text())["name"]
+        for folder in sorted(p for p in experiment.iterdir() if (p / "meta.yaml").is_file()):
+            meta = yaml.safe_load((folder / "meta.yaml").read_text())
+            if meta.get("lifecycle_stage") == "deleted":
+                continue
+
+            def files(kind: str, folder: Path = folder) -> dict[str, Path]:
+                base = folder / kind
+                if not base.is_dir():
+                    return {}
+                return {p.relative_to(base).as_posix(): p for p in base.rglob("*") if p.is_file()}
+
+            metrics: dict[str, list[tuple[int, float, int]]] = {}
+            for key, path in files("metrics").items():
+                points = []
+                for line in path.read_text().splitlines():
+                    fields = line.split(" ")
+                    step = int(fields[2]) if len(fields) > 2 else 0
+                    points.append((int(fields[0]), float(fields[1]), step))
+                metrics[key] = points
+            artifacts = sorted(
+                p.relative_to(folder / "artifacts").as_posix()
+                for p in (folder / "artifacts").rglob("*")
+                if p.is_file()
+            )
+            runs[folder.name] = {
+                "experiment": experiment_name,
+                "name": meta.get("run_name") or meta.get("name") or None,
+                "status": meta.get("status"),
+                "start_time": meta.get("start_time"),
+                "params": {k: p.read_text() for k, p in files("params").items()},
+                "tags": {k: p.read_text() for k, p in files("tags").items()},
+                "metrics": metrics,
+                "artifacts": artifacts,
+            }
+    return runs
+
+
+def test_realworld_stores_read_exactly_as_the_files_hold_them() -> None:
+    statuses = {1: "running", 3: "finished", 4: "failed", 5: "killed"}
+    for root in realworld_stores():
+        before = store_snapshot(root)
+        expected = read_independently(root)
+        source = open_source(str(root))
+        assert isinstance(source, MlflowFileSource)
+        runs = {r.id: r for r in source.list_runs()}
+        assert set(runs) == set(expected), root
+        assert source.problems() == [], root
+        for run_id, want in expected.items():
+            run = runs[run_id]
+            assert run.experiment == want["experiment"]
+            assert run.name == (want["name"] or want["tags"].get("mlflow.runName") or run_id)
+            assert run.status == statuses[want["status"]]
+            assert run.start_time is not None
+            assert round(run.start_time.timestamp() * 1000) == want["start_time"]
+            assert run.params == want["params"]
+            assert run.tags == want["tags"]
+            assert run.git_commit == want["tags"].get("mlflow.source.git.commit")
+            assert run.artifacts == want["artifacts"]
+            assert run.metric_keys() == sorted(want["metrics"])
+            for key, points in want["metrics"].items():
+                ordered = sorted(points, key=lambda p: (p[2], p[0]))
+                series = run.series(key)
+                assert list(series.steps) == [p[2] for p in ordered]
+                assert list(series.values) == [p[1] for p in ordered]
+                assert [round(t * 1000) for t in series.times] == [p[0] for p in ordered]
+                latest = max(points, key=lambda p: (p[2], p[0], p[1]))
+                assert run.summary[key] == latest[1]
+        assert store_snapshot(root) == before, f"{root} was written to"
+
+
+def test_realworld_runs_mlflows_client_refuses_are_read(mlflow_env: None, tmp_path: Path) -> None:
+    """MLflow's get_run refuses a run folder without params/ or artifacts/; labbook reads it."""
+    from mlflow.exceptions import MlflowException
+    from mlflow.tracking import MlflowClient
+
+    refused: set[str] = set()
+    for root in realworld_stores():
+        # MLflow's FileStore creates .trash/ when missing: give it a copy, never the original.
+        copy = tmp_path / root.parent.name
+        shutil.copytree(root, copy)
+        client = MlflowClient(tracking_uri=f"file:{copy}")
+        listed = {r.id for r in MlflowFileSource(str(root)).list_runs()}
+        for run_id in read_independently(root):
+            try:
+                client.get_run(run_id)
+            except MlflowException:
+                refused.add(run_id)
+                assert run_id in listed
+    assert refused, "expected the real-world stores to hold runs MLflow refuses"
+
+
+# -- the metric-line parser on its own ----------------------------------------------------------
+
+
+def parse(data: bytes) -> tuple[list[tuple[int, float, int]], list[SourceError]]:
+    from labbook.sources.localdir import _ProblemLog
+    from labbook.sources.mlflow_files import parse_metric_file
+
+    problems: list[SourceError] = []
+    bad = _ProblemLog(problems, "m", "test")
+    series = parse_metric_file("m", data, bad)
+    bad.close()
+    points = [
+        (round(t * 1000), float(v), int(s))
+        for t, v, s in zip(series.times, series.values, series.steps, strict=True)
+    ]
+    return points, problems
+
+
+def test_parser_reads_every_line_form_mlflow_writes() -> None:
+    points, problems = parse(
+        b"1000 0.5 2\n"
+        b"1001 nan 1\n"  # NaN, and out of step order
+        b"1002 inf 3 train-set 1a2b3c4d\n"  # with dataset name and digest
+        b"\n"  # a blank line is nothing
+        b"1003 -inf 0\r\n"  # written on Windows
+        b"999 1e-05\n"  # MLflow 1.x: no step
+    )
+    assert problems == []
+    assert [(t, s) for t, _, s in points] == [(999, 0), (1003, 0), (1001, 1), (1000, 2), (1002, 3)]
+    values = [v for _, v, _ in points]
+    assert values[0] == 1e-05 and values[1] == -math.inf and math.isnan(values[2])
+    assert values[3:] == [0.5, math.inf]
+
+
+def test_parser_fast_path_agrees_with_python_floats() -> None:
+    rng = np.random.default_rng(7)
+    values = np.concatenate([rng.random(500), rng.standard_normal(500) * 1e-8, [1e300, -0.0]])
+    lines = [f"{1700000000000 + i} {v!r} {i}\n" for i, v in enumerate(values.tolist())]
+    points, problems = parse("".join(lines).encode())
+    assert problems == []
+    assert [v for _, v, _ in points] == [float(line.split()[1]) for line in lines]
+
+
+def test_latest_value_is_at_the_highest_step_then_latest_time() -> None:
+    from labbook.sources.localdir import _ProblemLog
+    from labbook.sources.mlflow_files import latest_value, parse_metric_file
+
+    bad = _ProblemLog([], "m", "test")
+    cases = {
+        b"5 1.0 9\n1 2.0 3\n": 1.0,  # a lower step logged later does not win
+        b"1 1.0 3\n2 2.0 3\n": 2.0,  # same step: the later timestamp
+        b"2 1.0 3\n2 3.0 3\n2 2.0 3\n": 3.0,  # same step and time: the largest, as MLflow
+        b"2 nan 3\n2 1.0 3\n": 1.0,
+        b"1 1.0 3\n2 nan 3\n": math.nan,
+    }
+    for data, expected in cases.items():
+        got = latest_value(parse_metric_file("m", data, bad))
+        assert got == expected or (math.isnan(got) and math.isnan(expected)), data

@@ -1,0 +1,574 @@
+"""WandbOfflineSource: run folders written by the real wandb SDK in offline mode.
+
+The runs are written once per session, each by the SDK in its own subprocess (so the
+SDK's wandb-core service ends with it). Nothing may reach the network: the SDK runs
+with WANDB_MODE=offline, its folders in a temporary directory, error reporting off,
+and a base URL and proxies that point at a closed local port.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import time
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from labbook.errors import MissingExtra, RunDataError, SourceError
+from labbook.model import Run
+from labbook.sources import open_source
+from labbook.sources.wandb_offline import BLOCK_SIZE, WandbOfflineSource
+
+pytest.importorskip("wandb")
+
+GIT_COMMIT = "0123456789abcdef0123456789abcdef01234567"
+HOST = "labbook-test-host"
+CLOSED_PORT = "http://127.0.0.1:9"
+
+FINISHED_SCRIPT = r"""
+import json, math, sys, time
+import wandb
+
+record = {"history": [], "start": time.time(), "image": False}
+try:
+    import numpy as np
+    import PIL  # noqa: F401 - wandb.Image needs it
+    image = wandb.Image(np.zeros((4, 4, 3), dtype=np.uint8))
+except ImportError:
+    image = None
+run = wandb.init(
+    project="vision",
+    name="resnet-adam",
+    config={"optimizer": {"name": "adam", "lr": 0.001}, "epochs": 3},
+    tags=["baseline", "adam"],
+    notes="first try",
+    group="sweep-1",
+    job_type="train",
+)
+run.config.update({"data": {"augment": True}})
+for i in range(320):
+    step = 5 * i
+    row = {"train/loss": 1.0 / (i + 1), "lr": 0.001 * 0.99 ** i,
+           "phase": "warmup" if i < 10 else "main"}
+    if i % 10 == 0:
+        row["val"] = {"acc": i / 320, "loss": 2.0 / (i + 1)}
+    if i == 7:
+        row["train/loss"] = math.nan
+    if i == 8:
+        row["lr"] = math.inf
+    if i == 0 and image is not None:
+        run.log({**row, "samples": image}, step=step)
+        record["image"] = True
+    else:
+        run.log(row, step=step)
+    record["history"].append({"step": step, "row": row})
+run.summary["best_acc"] = 0.97
+run.summary["nested"] = {"x": 1.5}
+record["id"] = run.id
+run.finish()
+record["end"] = time.time()
+with open(sys.argv[1], "w") as f:
+    json.dump(record, f)
+"""
+
+FAILED_SCRIPT = r"""
+import json, sys
+import wandb
+
+run = wandb.init(project="nlp", name="diverged", config={"lr": 10.0})
+for i in range(5):
+    run.log({"loss": float(i)})
+record = {"id": run.id}
+run.finish(exit_code=3)
+with open(sys.argv[1], "w") as f:
+    json.dump(record, f)
+"""
+
+# Logs until killed. First prints its run ID and the PIDs of its own children (the
+# wandb-core service), so the test can wait for exactly those processes to end.
+CRASH_SCRIPT = r"""
+import json, os, time
+import wandb
+
+run = wandb.init(project="vision", name="crashy", config={"seed": 1})
+me = os.getpid()
+children = []
+for entry in os.listdir("/proc"):
+    if entry.isdigit():
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == me:
+            children.append(int(entry))
+print(json.dumps({"id": run.id, "children": children}), flush=True)
+i = 0
+while True:
+    run.log({"loss": 1.0 / (i + 1), "i": float(i)})
+    i += 1
+    if i % 50 == 0:
+        time.sleep(0.01)
+"""
+
+
+@dataclass
+class WandbRuns:
+    """The runs the session wrote: where they are and what was logged."""
+
+    root: Path  # WANDB_DIR: holds wandb/
+    finished: dict[str, Any]
+    failed: dict[str, Any]
+    crashed_id: str
+
+    @property
+    def wandb_dir(self) -> Path:
+        return self.root / "wandb"
+
+    def folder(self, run_id: str) -> Path:
+        return next(self.wandb_dir.glob(f"offline-run-*-{run_id}"))
+
+    def log(self, run_id: str) -> Path:
+        return self.folder(run_id) / f"run-{run_id}.wandb"
+
+
+def sdk_env(root: Path) -> dict[str, str]:
+    """Gives the environment the SDK runs in: offline, local folders, nothing to call home."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("WANDB_") and k.lower() not in ("http_proxy", "https_proxy")
+    }
+    for name in ("config", "cache", "data", "artifacts"):
+        (root / f".{name}").mkdir(parents=True, exist_ok=True)
+    env.update(
+        WANDB_MODE="offline",
+        WANDB_SILENT="true",
+        WANDB_DIR=str(root),
+        WANDB_CONFIG_DIR=str(root / ".config"),
+        WANDB_CACHE_DIR=str(root / ".cache"),
+        WANDB_DATA_DIR=str(root / ".data"),
+        WANDB_ARTIFACT_DIR=str(root / ".artifacts"),
+        WANDB_ERROR_REPORTING="false",
+        WANDB_DISABLE_CODE="true",
+        WANDB__DISABLE_STATS="true",
+        WANDB_GIT_COMMIT=GIT_COMMIT,
+        WANDB_HOST=HOST,
+        WANDB_BASE_URL=CLOSED_PORT,
+        HTTP_PROXY=CLOSED_PORT,
+        HTTPS_PROXY=CLOSED_PORT,
+    )
+    return env
+
+
+def run_script(script: str, root: Path, out: Path) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(out)],
+        cwd=root,
+        env=sdk_env(root),
+        timeout=300,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, f"the wandb SDK script failed:\n{done.stderr[-3000:]}"
+    loaded: dict[str, Any] = json.loads(out.read_text())
+    return loaded
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def write_crashed_run(root: Path) -> str:
+    """Gives the ID of a run whose process was killed (SIGKILL) while logging."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CRASH_SCRIPT],
+        cwd=root,
+        env=sdk_env(root),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+    )
+    children: list[int] = []
+    try:
+        assert proc.stdout is not None
+        first = json.loads(proc.stdout.readline())
+        run_id, children = first["id"], first["children"]
+        log = next((root / "wandb").glob(f"offline-run-*-{run_id}")) / f"run-{run_id}.wandb"
+        deadline = time.monotonic() + 120
+        # wandb-core writes whole 32 KiB blocks; three of them means it is well under way.
+        while not (log.exists() and log.stat().st_size >= 3 * BLOCK_SIZE):
+            assert time.monotonic() < deadline, "the crashing run never grew its log"
+            time.sleep(0.05)
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass  # it ended by itself (the assertion above says why)
+        proc.wait(timeout=30)
+        if proc.stdout is not None:
+            proc.stdout.close()
+    # wandb-core notices its parent is gone and ends; wait for it, end it if it lingers.
+    deadline = time.monotonic() + 20
+    for pid in children:
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
+    return str(run_id)
+
+
+@pytest.fixture(scope="session")
+def wandb_runs(tmp_path_factory: pytest.TempPathFactory) -> WandbRuns:
+    root = tmp_path_factory.mktemp("wandb-sdk")
+    finished = run_script(FINISHED_SCRIPT, root, root / "finished.json")
+    failed = run_script(FAILED_SCRIPT, root, root / "failed.json")
+    crashed = write_crashed_run(root) if Path("/proc").is_dir() else ""
+    return WandbRuns(root, finished, failed, crashed)
+
+
+def by_id(source: WandbOfflineSource, run_id: str) -> Run:
+    return next(r for r in source.list_runs() if r.id == run_id)
+
+
+def logged_points(record: dict[str, Any]) -> dict[str, list[tuple[int, float]]]:
+    """Gives per key the (step, value) points the finished run logged, as W&B keys them."""
+    points: dict[str, list[tuple[int, float]]] = {}
+
+    def add(key: str, step: int, value: Any) -> None:
+        if isinstance(value, dict):
+            for sub, inner in value.items():
+                add(f"{key}.{sub}", step, inner)
+        elif isinstance(value, int | float):
+            points.setdefault(key, []).append((step, float(value)))
+
+    for entry in record["history"]:
+        for key, value in entry["row"].items():
+            add(key, entry["step"], value)
+    return points
+
+
+def copy_run(runs: WandbRuns, run_id: str, dest: Path) -> Path:
+    """Gives the log of a copy of one run folder under dest/wandb/."""
+    folder = runs.folder(run_id)
+    target = dest / "wandb" / folder.name
+    shutil.copytree(folder, target, symlinks=True)
+    return target / f"run-{run_id}.wandb"
+
+
+# -- the finished run -----------------------------------------------------------------------
+
+
+def test_finished_run_fields(wandb_runs: WandbRuns) -> None:
+    source = WandbOfflineSource(str(wandb_runs.root))
+    run = by_id(source, wandb_runs.finished["id"])
+    assert run.name == "resnet-adam"
+    assert run.experiment == "vision"
+    assert run.status == "finished"
+    assert run.params == {
+        "optimizer.name": "adam",
+        "optimizer.lr": 0.001,
+        "epochs": 3,
+        "data.augment": True,
+    }
+    assert run.tags == {
+        "baseline": "",
+        "adam": "",
+        "wandb.group": "sweep-1",
+        "wandb.job_type": "train",
+        "wandb.notes": "first try",
+        "wandb.host": HOST,
+    }
+    assert run.hidden_tags == {"wandb.notes", "wandb.host"}
+    assert run.git_commit == GIT_COMMIT
+    assert run.start_time is not None and run.end_time is not None
+    assert wandb_runs.finished["start"] - 1 <= run.start_time.timestamp()
+    assert run.start_time <= run.end_time
+    assert run.end_time.timestamp() <= wandb_runs.finished["end"] + 1
+    assert run.url is None
+
+
+def test_history_equals_what_was_logged(wandb_runs: WandbRuns) -> None:
+    source = WandbOfflineSource(str(wandb_runs.root))
+    run = by_id(source, wandb_runs.finished["id"])
+    expected = logged_points(wandb_runs.finished)
+    assert set(expected) == {"train/loss", "lr", "val.acc", "val.loss"}
+    assert run.metric_keys() == sorted({*expected, "best_acc", "nested.x"})
+    for key, points in expected.items():
+        series = run.series(key)
+        assert series.steps.tolist() == [step for step, _ in points], key
+        np.testing.assert_array_equal(series.values, [v for _, v in points])
+        assert np.all(np.isfinite(series.times))
+        assert np.all(np.diff(series.times) >= 0)
+    assert math.isnan(run.series("train/loss").values[7])
+    assert run.series("lr").values[8] == math.inf
+    assert len(run.series("val.acc")) == 32
+    assert len(run.series("phase")) == 0  # text is not a metric
+    assert len(run.series("_step")) == 0 and len(run.series("_runtime")) == 0
+
+
+def test_logged_media_are_artifacts_not_metrics(wandb_runs: WandbRuns) -> None:
+    if not wandb_runs.finished["image"]:
+        pytest.skip("wandb.Image needs Pillow")
+    source = WandbOfflineSource(str(wandb_runs.root))
+    run = by_id(source, wandb_runs.finished["id"])
+    [image] = run.artifacts
+    assert image.startswith("media/images/samples_0_") and image.endswith(".png")
+    path = source.artifact_path(run, image)
+    assert path is not None and path.is_file()
+    assert source.run_dir(run) == wandb_runs.folder(run.id)
+    assert "samples" not in run.metric_keys() and "samples" not in run.summary
+
+
+def test_summary_is_final_values_and_explicit_updates(wandb_runs: WandbRuns) -> None:
+    source = WandbOfflineSource(str(wandb_runs.root))
+    run = by_id(source, wandb_runs.finished["id"])
+    last = wandb_runs.finished["history"][-1]["row"]
+    assert run.summary["train/loss"] == last["train/loss"]
+    assert run.summary["lr"] == last["lr"]
+    assert run.summary["val.acc"] == 310 / 320  # the last row that logged it
+    assert run.summary["phase"] == "main"
+    assert run.summary["best_acc"] == 0.97
+    assert run.summary["nested.x"] == 1.5
+    assert not any(k.startswith("_") for k in run.summary)
+
+
+def test_failed_run_and_experiments(wandb_runs: WandbRuns) -> None:
+    source = WandbOfflineSource(str(wandb_runs.wandb_dir))
+    run = by_id(source, wandb_runs.failed["id"])
+    assert run.status == "failed"
+    assert run.experiment == "nlp"
+    assert run.params == {"lr": 10.0}
+    assert run.series("loss").values.tolist() == [0.0, 1.0, 2.0, 3.0, 4.0]
+    assert [r.id for r in source.list_runs("nlp")] == [wandb_runs.failed["id"]]
+    assert wandb_runs.failed["id"] not in [r.id for r in source.list_runs("vision")]
+
+
+# -- where the source points ------------------------------------------------------------------
+
+
+def test_each_run_once_whatever_the_path(wandb_runs: WandbRuns) -> None:
+    assert (wandb_runs.wandb_dir / "latest-run").is_symlink()
+    ids = {wandb_runs.finished["id"], wandb_runs.failed["id"]} | (
+        {wandb_runs.crashed_id} if wandb_runs.crashed_id else set()
+    )
+    for location in (wandb_runs.root, wandb_runs.wandb_dir):
+        listed = [r.id for r in WandbOfflineSource(str(location)).list_runs()]
+        assert sorted(listed) == sorted(ids)
+    one = WandbOfflineSource(str(wandb_runs.folder(wandb_runs.failed["id"])))
+    assert [r.id for r in one.list_runs()] == [wandb_runs.failed["id"]]
+
+
+def test_a_hidden_dot_wandb_folder(wandb_runs: WandbRuns, tmp_path: Path) -> None:
+    # With `use_dot_wandb`, the SDK writes .wandb/ instead of wandb/.
+    folder = wandb_runs.folder(wandb_runs.failed["id"])
+    shutil.copytree(folder, tmp_path / ".wandb" / folder.name, symlinks=True)
+    source = WandbOfflineSource(str(tmp_path))
+    assert [r.id for r in source.list_runs()] == [wandb_runs.failed["id"]]
+
+
+def test_open_source_relative_to_base_dir(wandb_runs: WandbRuns) -> None:
+    source = open_source("wandb+offline:wandb", name="wb", base_dir=wandb_runs.root)
+    assert isinstance(source, WandbOfflineSource)
+    run = source.get(wandb_runs.finished["id"][:6])
+    assert run.ref == f"wb:{wandb_runs.finished['id']}"
+    assert source.problems() == []
+
+
+def test_missing_folder_is_a_source_error(tmp_path: Path) -> None:
+    source = WandbOfflineSource("nowhere", base_dir=tmp_path)
+    with pytest.raises(SourceError, match="does not exist"):
+        source.list_runs()
+    assert len(source.problems()) == 1
+
+
+# -- runs cut short ----------------------------------------------------------------------------
+
+
+def test_crashed_run_is_read_to_its_last_whole_record(wandb_runs: WandbRuns) -> None:
+    if not wandb_runs.crashed_id:
+        pytest.skip("needs /proc to find the SDK's service process")
+    source = WandbOfflineSource(str(wandb_runs.root), running_window=0)
+    run = by_id(source, wandb_runs.crashed_id)
+    assert run.status == "crashed"
+    assert run.name == "crashy"
+    assert run.params == {"seed": 1}
+    loss, index = run.series("loss"), run.series("i")
+    assert len(loss) > 100
+    assert index.values.tolist() == list(range(len(index)))  # no row lost, none invented
+    np.testing.assert_array_equal(loss.values, 1.0 / (index.values + 1))
+    assert run.summary["i"] == index.values[-1]
+    assert run.end_time is not None and run.start_time is not None
+    assert source.problems() == []
+    # Modified moments ago, with no exit record: it may still be running.
+    fresh = WandbOfflineSource(str(wandb_runs.root))
+    assert by_id(fresh, wandb_runs.crashed_id).status == "running"
+
+
+@pytest.mark.parametrize("cut", [3, 7, 20, BLOCK_SIZE, BLOCK_SIZE + 3, 40_000, -1, -50])
+def test_truncated_log_reads_up_to_last_whole_record(
+    wandb_runs: WandbRuns, tmp_path: Path, cut: int
+) -> None:
+    run_id = wandb_runs.finished["id"]
+    log = copy_run(wandb_runs, run_id, tmp_path)
+    data = log.read_bytes()
+    log.write_bytes(data[:cut])
+    source = WandbOfflineSource(str(tmp_path), running_window=0)
+    run = by_id(source, run_id)
+    assert source.problems() == []
+    assert run.status == "crashed"
+    full = WandbOfflineSource(str(wandb_runs.root))
+    whole = by_id(full, run_id)
+    for key in run.metric_keys():
+        part = run.series(key)
+        if not len(part):
+            continue
+        np.testing.assert_array_equal(part.steps, whole.series(key).steps[: len(part)])
+        np.testing.assert_array_equal(part.values, whole.series(key).values[: len(part)])
+    if cut == -1:
+        assert len(run.series("train/loss")) == len(whole.series("train/loss"))
+
+
+def test_corrupt_checksum_is_reported_by_path(wandb_runs: WandbRuns, tmp_path: Path) -> None:
+    run_id = wandb_runs.finished["id"]
+    log = copy_run(wandb_runs, run_id, tmp_path)
+    data = bytearray(log.read_bytes())
+    assert len(data) > 3 * BLOCK_SIZE
+    data[BLOCK_SIZE + 200] ^= 0xFF
+    log.write_bytes(bytes(data))
+    source = WandbOfflineSource(str(tmp_path), base_dir=tmp_path)
+    run = by_id(source, run_id)
+    problems = source.problems()
+    assert len(problems) == 1
+    problem = problems[0]
+    assert isinstance(problem, RunDataError)
+    assert problem.file == log.relative_to(tmp_path).as_posix()
+    assert "damaged record" in problem.message and "byte" in problem.message
+    assert problem.file in str(problem)
+    # The damaged block is skipped; the records before and after it are kept.
+    steps = run.series("train/loss").steps
+    expected = [step for step, _ in logged_points(wandb_runs.finished)["train/loss"]]
+    assert 0 < len(steps) < len(expected)
+    assert steps[0] == expected[0] and steps[-1] == expected[-1]
+    assert set(steps.tolist()) <= set(expected)
+    assert run.status == "finished"
+
+
+def test_a_file_that_is_not_a_log_is_reported_and_skipped(tmp_path: Path) -> None:
+    folder = tmp_path / "wandb" / "offline-run-20260101_000000-notalog1"
+    folder.mkdir(parents=True)
+    (folder / "run-notalog1.wandb").write_bytes(b"PK\x03\x04 this is a zip file, not a log")
+    source = WandbOfflineSource(str(tmp_path))
+    assert source.list_runs() == []
+    [problem] = source.problems()
+    assert problem.file is not None and problem.file.endswith("run-notalog1.wandb")
+    assert "not a W&B transaction log" in problem.message
+
+
+def test_the_log_is_read_once(wandb_runs: WandbRuns, tmp_path: Path) -> None:
+    run_id = wandb_runs.finished["id"]
+    log = copy_run(wandb_runs, run_id, tmp_path)
+    source = WandbOfflineSource(str(tmp_path))
+    run = by_id(source, run_id)
+    log.unlink()  # everything below is served from what was read
+    assert len(run.series("train/loss")) == 320
+    assert len(source.read_series(run, "val.acc")) == 32
+
+
+def test_without_wandb_the_hint_names_the_extra(
+    wandb_runs: WandbRuns, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "wandb.proto.wandb_internal_pb2", None)
+    source = WandbOfflineSource(str(wandb_runs.root))
+    with pytest.raises(MissingExtra) as info:
+        source.list_runs()
+    assert info.value.hint == "pip install 'labbook[wandb]'"
+
+
+# -- the framing, with records made here ----------------------------------------------------------
+
+
+def frame(records: list[bytes]) -> bytes:
+    """Gives a log holding the records, framed as the SDK's writer frames them."""
+    out = bytearray(struct.pack("<4sHB", b":W&B", 0xBEE1, 0))
+    for data in records:
+        first = True
+        while True:
+            room = BLOCK_SIZE - len(out) % BLOCK_SIZE
+            if room < 7:
+                out += bytes(room)
+                continue
+            chunk, data = data[: room - 7], data[room - 7 :]
+            kind = (1 if first else 4) if not data else (2 if first else 3)
+            crc = zlib.crc32(chunk, zlib.crc32(bytes([kind])))
+            out += struct.pack("<IHB", crc, len(chunk), kind) + chunk
+            first = False
+            if not data:
+                break
+    return bytes(out)
+
+
+def test_typed_values_and_records_spanning_blocks(tmp_path: Path) -> None:
+    from wandb.proto import wandb_internal_pb2 as pb
+
+    run = pb.Record()
+    run.run.run_id = "typed001"
+    run.run.project = "synthetic"
+    big = run.run.config.update.add()
+    big.key = "notes"
+    big.value_json = json.dumps("x" * 80_000)  # three blocks: first, middle, last
+    rows: list[bytes] = [run.SerializeToString()]
+    for step in range(3):
+        record = pb.Record()
+        items: list[tuple[str, float | int | bool]] = [
+            ("_step", step),
+            ("f", 0.5 * step),
+            ("n", step),
+            ("b", step % 2 == 1),
+        ]
+        for key, value in items:
+            item = record.history.item.add()
+            item.key = key
+            if isinstance(value, bool):
+                item.boolean = value
+            elif isinstance(value, int):
+                item.integer = value
+            else:
+                item.number = value
+        item = record.history.item.add()
+        item.nested_key.extend(["val", "acc"])
+        item.json = json.dumps({"sub": step})
+        text = record.history.item.add()
+        text.key = "label"
+        text.text = "hello"
+        rows.append(record.SerializeToString())
+    folder = tmp_path / "offline-run-20260101_000000-typed001"
+    folder.mkdir()
+    (folder / "run-typed001.wandb").write_bytes(frame(rows))
+    source = WandbOfflineSource(str(folder), running_window=0)
+    [read] = source.list_runs()
+    assert source.problems() == []
+    assert read.params["notes"] == "x" * 80_000
+    assert read.series("f").values.tolist() == [0.0, 0.5, 1.0]
+    assert read.series("n").values.tolist() == [0.0, 1.0, 2.0]
+    assert read.series("b").values.tolist() == [0.0, 1.0, 0.0]
+    assert read.series("val.acc.sub").steps.tolist() == [0, 1, 2]
+    assert read.metric_keys() == ["b", "f", "n", "val.acc.sub"]

@@ -1,0 +1,808 @@
+"""Reads runs from an MLflow tracking server through its REST API (`mlflow+http://host:port`).
+
+Only the standard library talks to the server (urllib, a thread pool), so reading a
+tracking server needs neither mlflow nor requests installed. What goes over the wire:
+
+- `experiments/get-by-name`, `experiments/get`, `experiments/search`: an experiment by
+  name or ID, or every active one when a query names none; names are looked up once.
+- `runs/search` (ACTIVE_ONLY, so deleted runs never show), paged by `page_token`. A
+  filter, or the conjuncts of one, that MLflow evaluates exactly as labbook does
+  (`query.to_mlflow_filter`) is sent to the server; the rest is evaluated here. Numeric
+  order_by keys (metrics, start/end time) are sent too, so a `limit` can stop paging early.
+- `runs/get` for a full ID; `attributes.run_id LIKE 'prefix%'` for a prefix.
+- `metrics/get-history`, paged, for every point of a series;
+  `metrics/get-history-bulk-interval` for a chart's sampled series, 100 runs a call.
+
+Requests run in parallel (8 at a time by default). A 5xx answer or a connection error
+is retried with exponential backoff until the request's deadline (`timeout`, 30 s by
+default); then a SourceError names the URI and says the server did not answer.
+
+Credentials come from the environment on every request, as MLflow reads them:
+`MLFLOW_TRACKING_TOKEN` (Bearer) or `MLFLOW_TRACKING_USERNAME`/`MLFLOW_TRACKING_PASSWORD`
+(Basic); `MLFLOW_TRACKING_INSECURE_TLS` and `MLFLOW_TRACKING_SERVER_CERT_PATH` for https.
+They are never stored on the source, in runs or in error messages.
+"""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+import os
+import re
+import socket
+import ssl
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, ClassVar, TypeVar
+
+import numpy as np
+
+from ..errors import QueryError, RunNotFound, SourceError
+from ..model import Run, RunSet, Scalar, Series
+from ..query import And, Expr, OrderKey, apply_query, matches, parse_filter, parse_order_by
+from ..query import to_mlflow_filter as _to_mlflow_filter
+from .base import MIN_PREFIX, Source
+from .mlflow_common import ExperimentInfo, mlflow_run, select_experiments
+
+API_PREFIX = "/api/2.0/mlflow/"
+RUNS_PAGE_SIZE = 1000  # SearchRuns' default page; servers accept it everywhere
+EXPERIMENTS_PAGE_SIZE = 1000
+HISTORY_PAGE_SIZE = 25000  # MLflow's MAX_RESULTS_GET_METRIC_HISTORY
+BULK_MAX_RUNS = 100  # MLflow's MAX_RUNS_GET_METRIC_HISTORY_BULK
+BULK_MAX_POINTS = 2500  # MLflow's MAX_RESULTS_PER_RUN for get-history-bulk-interval
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_WORKERS = 8
+USER_AGENT = "labbook (mlflow REST)"
+
+# Backoff between attempts: 0.2 s, 0.4 s, 0.8 s, ... never more than 2 s, so a server
+# that comes back is noticed quickly while the deadline bounds the whole wait.
+BACKOFF_FIRST = 0.2
+BACKOFF_CAP = 2.0
+# 500 is retried too: a SQLite-backed server answers "database is locked" with it.
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+TOKEN_ENV = "MLFLOW_TRACKING_TOKEN"
+USERNAME_ENV = "MLFLOW_TRACKING_USERNAME"
+PASSWORD_ENV = "MLFLOW_TRACKING_PASSWORD"
+INSECURE_TLS_ENV = "MLFLOW_TRACKING_INSECURE_TLS"
+SERVER_CERT_ENV = "MLFLOW_TRACKING_SERVER_CERT_PATH"
+
+NOT_FOUND = "RESOURCE_DOES_NOT_EXIST"
+INVALID = "INVALID_PARAMETER_VALUE"
+
+_SAFE_PREFIX = re.compile(r"[0-9A-Za-z-]+")
+
+Json = dict[str, Any]
+_T = TypeVar("_T")
+_R = TypeVar("_R")
+
+
+class MlflowServerError(SourceError):
+    """The server answered a request with an error (4xx other than 401/403, or 5xx to the end)."""
+
+    def __init__(
+        self, message: str, *, status: int, code: str | None, source: str, hint: str | None = None
+    ) -> None:
+        super().__init__(message, source=source, hint=hint)
+        self.status = status
+        self.code = code
+
+
+# -- credentials ---------------------------------------------------------------------------
+
+
+def _authorization() -> str | None:
+    """Gives the Authorization header value the environment asks for, or None."""
+    token = os.environ.get(TOKEN_ENV)
+    if token:
+        return f"Bearer {token}"
+    user, password = os.environ.get(USERNAME_ENV), os.environ.get(PASSWORD_ENV)
+    if user and password:
+        pair = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+        return f"Basic {pair}"
+    return None
+
+
+def _secrets() -> list[str]:
+    """Gives the credential strings that must never appear in a message."""
+    values = [os.environ.get(name) for name in (TOKEN_ENV, PASSWORD_ENV)]
+    auth = _authorization()
+    if auth:
+        values.append(auth.partition(" ")[2])
+    return [v for v in values if v]
+
+
+def _scrub(text: str) -> str:
+    """Gives the text with any credential from the environment masked."""
+    for secret in _secrets():
+        text = text.replace(secret, "***")
+    return text
+
+
+def _credentials_hint() -> str:
+    """Gives what to set, and what is set (names only), for an authentication failure."""
+    if os.environ.get(TOKEN_ENV):
+        present = f"{TOKEN_ENV} is set but was refused"
+    elif os.environ.get(USERNAME_ENV) and os.environ.get(PASSWORD_ENV):
+        present = f"{USERNAME_ENV}/{PASSWORD_ENV} are set but were refused"
+    else:
+        present = "no credentials are set"
+    return (
+        f"Set {TOKEN_ENV}, or {USERNAME_ENV} and {PASSWORD_ENV}, in the environment "
+        f"labbook runs in ({present})"
+    )
+
+
+def _truthy(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _ssl_context() -> ssl.SSLContext:
+    """Gives the TLS context MLflow's own client would use under the same environment."""
+    context = ssl.create_default_context(cafile=os.environ.get(SERVER_CERT_ENV) or None)
+    if _truthy(os.environ.get(INSECURE_TLS_ENV)):
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+# -- transport -----------------------------------------------------------------------------
+
+
+class _RestClient:
+    """Calls one MLflow server: JSON in and out, retries, deadlines, a bounded thread pool."""
+
+    def __init__(self, base_url: str, uri: str, *, timeout: float, workers: int) -> None:
+        self.base_url = base_url
+        self.uri = uri
+        self.timeout = timeout
+        self.workers = workers
+        # Built once: loading the CA bundle per request would cost more than the request.
+        self._tls = _ssl_context() if base_url.startswith("https:") else None
+
+    def get(
+        self, endpoint: str, params: Mapping[str, object] | Sequence[tuple[str, object]]
+    ) -> Json:
+        """Gives the decoded answer to a GET of `endpoint` with query parameters."""
+        query = urllib.parse.urlencode(params, doseq=True)
+        return self._call("GET", endpoint, f"{self.base_url}{API_PREFIX}{endpoint}?{query}", None)
+
+    def post(self, endpoint: str, body: Json) -> Json:
+        """Gives the decoded answer to a POST of a JSON body to `endpoint`."""
+        data = json.dumps(body).encode("utf-8")
+        return self._call("POST", endpoint, f"{self.base_url}{API_PREFIX}{endpoint}", data)
+
+    def parallel(self, function: Callable[[_T], _R], items: Sequence[_T]) -> list[_R]:
+        """Gives function(item) for every item, at most `workers` requests at a time, in order."""
+        if len(items) <= 1:
+            return [function(item) for item in items]
+        pool = ThreadPoolExecutor(
+            max_workers=min(self.workers, len(items)), thread_name_prefix="labbook-mlflow"
+        )
+        try:
+            futures = [pool.submit(function, item) for item in items]
+            return [future.result() for future in futures]
+        finally:
+            # On the first error, drop what has not started instead of waiting for it.
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def _call(self, method: str, endpoint: str, url: str, data: bytes | None) -> Json:
+        """Gives the decoded answer, retrying 5xx and connection errors until the deadline."""
+        deadline = time.monotonic() + self.timeout
+        delay = BACKOFF_FIRST
+        attempts = 0
+        problem = "no attempt made"
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise self._no_answer(problem, attempts)
+            attempts += 1
+            request = urllib.request.Request(url, data=data, method=method)
+            request.add_header("Accept", "application/json")
+            request.add_header("User-Agent", USER_AGENT)
+            if data is not None:
+                request.add_header("Content-Type", "application/json")
+            auth = _authorization()
+            if auth:
+                # Unredirected: a redirect to another host must not carry the credentials.
+                request.add_unredirected_header("Authorization", auth)
+            try:
+                with urllib.request.urlopen(
+                    request, timeout=remaining, context=self._tls
+                ) as response:
+                    payload = response.read()
+                return self._decode(payload, endpoint)
+            except urllib.error.HTTPError as err:
+                body = _read_error_body(err)
+                if err.code in (401, 403):
+                    hint = _credentials_hint()
+                    if err.code == 403:
+                        hint += "; or the user lacks READ permission on the experiment"
+                    raise SourceError(
+                        f"authentication failed (HTTP {err.code} on {endpoint})",
+                        source=self.uri,
+                        hint=hint,
+                    ) from None
+                code, message = _error_fields(body)
+                if err.code not in RETRY_STATUSES:
+                    raise self._server_error(endpoint, err.code, code, message) from None
+                problem = f"HTTP {err.code}" + (f": {message}" if message else "")
+            except (urllib.error.URLError, http.client.HTTPException, OSError) as err:
+                reason = err.reason if isinstance(err, urllib.error.URLError) else err
+                if isinstance(reason, socket.gaierror):
+                    # A misspelt host will not resolve on the next attempt either.
+                    raise SourceError(
+                        f"cannot resolve the server's host ({_describe(reason)})",
+                        source=self.uri,
+                        hint="Check the host name in the URI",
+                    ) from None
+                if isinstance(reason, ssl.SSLCertVerificationError):
+                    raise SourceError(
+                        f"the server's TLS certificate was not accepted ({reason.verify_message})",
+                        source=self.uri,
+                        hint=f"Point {SERVER_CERT_ENV} at its CA bundle, or set "
+                        f"{INSECURE_TLS_ENV}=true to skip verification",
+                    ) from None
+                problem = _describe(reason)
+            pause = min(delay, deadline - time.monotonic())
+            if pause > 0:
+                time.sleep(pause)
+            delay = min(delay * 2, BACKOFF_CAP)
+
+    def _decode(self, payload: bytes, endpoint: str) -> Json:
+        try:
+            decoded = json.loads(payload) if payload.strip() else {}
+        except ValueError:
+            decoded = None
+        if not isinstance(decoded, dict):
+            raise SourceError(
+                f"the answer to {endpoint} is not MLflow's JSON",
+                source=self.uri,
+                hint="Check that the URI points at an MLflow tracking server "
+                "(the address `mlflow server` prints)",
+            )
+        return decoded
+
+    def _no_answer(self, problem: str, attempts: int) -> SourceError:
+        tries = "1 attempt" if attempts == 1 else f"{attempts} attempts"
+        return SourceError(
+            f"the MLflow server did not answer within {self.timeout:g} s "
+            f"({_scrub(problem)}; {tries})",
+            source=self.uri,
+            hint="Check that the server is running and that the URI's host and port are right",
+        )
+
+    def _server_error(
+        self, endpoint: str, status: int, code: str | None, message: str
+    ) -> MlflowServerError:
+        detail = ": ".join(part for part in (code, _scrub(message)) if part)
+        if status == 404 and code is None:
+            return MlflowServerError(
+                f"the server has no {endpoint} endpoint (HTTP 404)",
+                status=status,
+                code=code,
+                source=self.uri,
+                hint="Check that the URI points at an MLflow tracking server; "
+                "an older MLflow may lack this endpoint",
+            )
+        return MlflowServerError(
+            f"the MLflow server refused {endpoint} (HTTP {status}"
+            + (f", {detail})" if detail else ")"),
+            status=status,
+            code=code,
+            source=self.uri,
+        )
+
+
+def _read_error_body(err: urllib.error.HTTPError) -> bytes:
+    try:
+        return err.read()
+    except (OSError, http.client.HTTPException):
+        return b""
+    finally:
+        err.close()
+
+
+def _error_fields(body: bytes) -> tuple[str | None, str]:
+    """Gives MLflow's (error_code, message) from an error body, or (None, its short text)."""
+    try:
+        decoded = json.loads(body)
+    except ValueError:
+        decoded = None
+    if isinstance(decoded, dict) and ("error_code" in decoded or "message" in decoded):
+        return (
+            str(decoded["error_code"]) if decoded.get("error_code") else None,
+            str(decoded.get("message") or ""),
+        )
+    # Not MLflow's JSON (a proxy's or framework's page): keep a short, tag-free excerpt.
+    text = re.sub(r"<[^>]*>", " ", body.decode("utf-8", "replace"))
+    return None, " ".join(text.split())[:200]
+
+
+def _describe(reason: object) -> str:
+    """Gives a short human description of why a connection failed."""
+    if isinstance(reason, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(reason, TimeoutError):
+        return "timed out"
+    if isinstance(reason, OSError) and reason.strerror:
+        return reason.strerror.lower()
+    return str(reason) or type(reason).__name__
+
+
+# -- mapping -------------------------------------------------------------------------------
+
+
+def _number(value: object) -> float:
+    """Gives a metric value as a float; MLflow's JSON writes NaN and infinities as strings."""
+    if isinstance(value, int | float | str):
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    return float("nan")
+
+
+def _pairs(items: object) -> dict[str, str]:
+    """Gives MLflow's [{"key": k, "value": v}, ...] as a dict."""
+    if not isinstance(items, list):
+        return {}
+    return {
+        str(item["key"]): str(item.get("value", ""))
+        for item in items
+        if isinstance(item, dict) and "key" in item
+    }
+
+
+def _series(key: str, points: Iterable[Json]) -> Series:
+    """Gives a Series from MLflow metric points: step order, ties kept in timestamp order."""
+    listed = list(points)
+    steps = np.fromiter((int(p.get("step", 0)) for p in listed), dtype=np.int64, count=len(listed))
+    values = np.fromiter((_number(p.get("value")) for p in listed), np.float64, len(listed))
+    millis = np.fromiter(
+        (float(p["timestamp"]) if "timestamp" in p else np.nan for p in listed),
+        np.float64,
+        len(listed),
+    )
+    order = np.lexsort((millis, steps))  # stable: steps, then timestamps, then server order
+    return Series(key, steps[order], values[order], millis[order] / 1000.0)
+
+
+def _even_sample(series: Series, max_points: int) -> Series:
+    """Gives at most `max_points` evenly spaced points, first and last kept (last alone for 1)."""
+    n = len(series)
+    if n <= max_points:
+        return series
+    if max_points == 1:
+        keep = np.asarray([n - 1])
+    else:
+        keep = np.unique(np.round(np.linspace(0, n - 1, max_points)).astype(np.int64))
+    return Series(series.key, series.steps[keep], series.values[keep], series.times[keep])
+
+
+# -- queries the server can take -----------------------------------------------------------
+
+
+def _server_filter(expr: Expr | None) -> tuple[str | None, bool]:
+    """Gives (the filter MLflow can take, whether it is the whole filter).
+
+    For an `and` with some conjuncts MLflow cannot evaluate like labbook, the others still
+    go to the server: they select a superset, and labbook evaluates the whole filter after.
+    """
+    if expr is None:
+        return None, True
+    whole = _to_mlflow_filter(expr)
+    if whole is not None:
+        return whole, True
+    if isinstance(expr, And):
+        parts = [text for item in expr.items if (text := _to_mlflow_filter(item)) is not None]
+        if parts:
+            return " AND ".join(parts), False
+    return None, False
+
+
+def _server_order(keys: Sequence[OrderKey]) -> list[str] | None:
+    """Gives the order_by MLflow sorts exactly as labbook does, or None.
+
+    Only numeric columns qualify: MLflow puts NaN and missing metrics last in both
+    directions as labbook does, and breaks ties by start time (newest first) then run ID,
+    its default order, which is the order labbook keeps ties in. Params, tags and names
+    sort as text there (and by the database's collation), so they are sorted here.
+    """
+    out: list[str] = []
+    for key in keys:
+        kind, _, name = key.column.partition(".")
+        if kind == "metrics":
+            if re.search(r"[`\"'\\]", name):
+                return None
+            column = f"metrics.`{name}`"
+        elif kind == "attributes" and name in ("start_time", "end_time"):
+            column = f"attributes.{name}"
+        else:
+            return None
+        out.append(f"{column} {'ASC' if key.ascending else 'DESC'}")
+    return out
+
+
+# -- the source ----------------------------------------------------------------------------
+
+
+class MlflowRestSource(Source):
+    """Runs on an MLflow tracking server, read through its REST API."""
+
+    scheme: ClassVar[str] = "mlflow+http"
+
+    def __init__(
+        self,
+        location: str,
+        *,
+        name: str | None = None,
+        base_dir: Path | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        page_size: int = RUNS_PAGE_SIZE,
+        workers: int = DEFAULT_WORKERS,
+    ) -> None:
+        web_scheme = self.scheme.partition("+")[2]
+        parts = urllib.parse.urlsplit(f"{web_scheme}:{location}")
+        if parts.username is not None or parts.password is not None:
+            # Rebuild the URI without the user part so no message can echo it.
+            shown = location.replace(f"{parts.netloc.rpartition('@')[0]}@", "")
+            raise SourceError(
+                "credentials in the URI are not read",
+                source=f"{self.scheme}:{shown}",
+                hint=f"Remove them and set {TOKEN_ENV}, or {USERNAME_ENV} and {PASSWORD_ENV}",
+            )
+        super().__init__(location, name=name, base_dir=base_dir)
+        if not parts.hostname:
+            raise SourceError(
+                "no host in the MLflow server URI",
+                source=self.uri,
+                hint=f"Write it as {self.scheme}://HOST:PORT, e.g. {self.scheme}://127.0.0.1:5000",
+            )
+        if timeout <= 0 or page_size < 1 or workers < 1:
+            raise ValueError("timeout, page_size and workers must be positive")
+        self.base_url = f"{web_scheme}://{parts.netloc}{parts.path}".rstrip("/")
+        self.page_size = page_size
+        self._client = _RestClient(self.base_url, self.uri, timeout=timeout, workers=workers)
+        # Experiment ID -> name, filled as experiments are met, so each is looked up once.
+        self._experiment_names: dict[str, str] = {}
+        # What an `experiment:` value (name or ID) resolved to.
+        self._resolved: dict[str, str] = {}
+
+    @property
+    def timeout(self) -> float:
+        return self._client.timeout
+
+    # -- experiments -----------------------------------------------------------------------
+
+    def _list_experiments(self) -> dict[str, str]:
+        """Gives ID -> name of every active experiment.
+
+        Asked on every query that names no experiment (one cheap request), so a long-lived
+        source (`mkdocs serve`) sees experiments created since it started.
+        """
+        listed: dict[str, str] = {}
+        token: str | None = None
+        while True:
+            body: Json = {"max_results": EXPERIMENTS_PAGE_SIZE, "view_type": "ACTIVE_ONLY"}
+            if token:
+                body["page_token"] = token
+            answer = self._client.post("experiments/search", body)
+            for experiment in answer.get("experiments", []):
+                experiment_id = self._remember(experiment)
+                listed[experiment_id] = self._experiment_names[experiment_id]
+            token = answer.get("next_page_token") or None
+            if not token:
+                return listed
+
+    def _remember(self, experiment: Json) -> str:
+        """Gives the ID of an experiment record, keeping its name for the runs that follow."""
+        experiment_id = str(experiment.get("experiment_id", ""))
+        self._experiment_names[experiment_id] = str(experiment.get("name") or experiment_id)
+        return experiment_id
+
+    def _find_experiment(self, experiment: str) -> Json | None:
+        """Gives the server's experiment record for a name or an ID, or None."""
+        lookups = (
+            ("experiments/get-by-name", {"experiment_name": experiment}),
+            ("experiments/get", {"experiment_id": experiment}),
+        )
+        for endpoint, params in lookups:
+            try:
+                found = self._client.get(endpoint, params).get("experiment")
+            except MlflowServerError as err:
+                # A name that is no number makes some stores answer INVALID for get-by-ID.
+                if err.code in (NOT_FOUND, INVALID) or err.status in (400, 404):
+                    continue
+                raise
+            if isinstance(found, dict):
+                return found
+        return None
+
+    def _experiment_id(self, experiment: str) -> str:
+        """Gives the ID of an experiment named by name or ID; unknown ones are an error."""
+        if experiment in self._resolved:
+            return self._resolved[experiment]
+        found = self._find_experiment(experiment)
+        if found is None:
+            # Worded as the file and SQLite stores word it, listing the known experiments.
+            listed = [ExperimentInfo(i, n) for i, n in self._list_experiments().items()]
+            chosen = select_experiments(listed, experiment, source=self.uri, include_deleted=False)
+            found = {"experiment_id": chosen[0].id, "name": chosen[0].name}
+        if found.get("lifecycle_stage") == "deleted":
+            raise SourceError(
+                f"experiment {experiment!r} is deleted on the MLflow server",
+                source=self.uri,
+                hint="Restore it (mlflow experiments restore) or name another experiment",
+            )
+        self._resolved[experiment] = self._remember(found)
+        return self._resolved[experiment]
+
+    def _experiment_name(self, experiment_id: str) -> str | None:
+        """Gives an experiment's name, asking the server only the first time."""
+        if experiment_id not in self._experiment_names and experiment_id:
+            try:
+                found = self._client.get("experiments/get", {"experiment_id": experiment_id})
+            except MlflowServerError:
+                return None  # the name is a nicety; the run is still readable
+            if isinstance(found.get("experiment"), dict):
+                self._remember(found["experiment"])
+        return self._experiment_names.get(experiment_id)
+
+    def _experiment_ids(self, experiment: str | None) -> list[str]:
+        if experiment is None:
+            return list(self._list_experiments())
+        return [self._experiment_id(str(experiment))]
+
+    # -- runs --------------------------------------------------------------------------------
+
+    def _to_run(self, raw: Json) -> Run:
+        """Gives a labbook Run from a runs/search or runs/get record."""
+        info = raw.get("info") or {}
+        data = raw.get("data") or {}
+        experiment_id = str(info.get("experiment_id", ""))
+        summary: dict[str, Scalar] = {
+            str(m["key"]): _number(m.get("value"))
+            for m in data.get("metrics") or []
+            if isinstance(m, dict) and "key" in m
+        }
+        return mlflow_run(
+            source=self.name,
+            run_id=str(info.get("run_id") or info.get("run_uuid")),
+            experiment_id=experiment_id,
+            experiment_name=self._experiment_name(experiment_id),
+            run_name=info.get("run_name"),
+            status=info.get("status"),
+            start_time_ms=info.get("start_time"),
+            end_time_ms=info.get("end_time"),
+            params=_pairs(data.get("params")),
+            tags=_pairs(data.get("tags")),
+            summary=summary,
+            url_base=self.base_url,
+            reader=self,
+        )
+
+    def _search_runs(
+        self,
+        experiment_ids: list[str],
+        server_filter: str | None,
+        server_order: list[str],
+        *,
+        enough: int | None = None,
+        expr: Expr | None = None,
+    ) -> list[Run]:
+        """Gives the active runs the server selects, in its order, paging until the end.
+
+        With `enough`, paging stops once that many runs satisfy `expr`: the caller knows
+        the server's order is the final one.
+        """
+        if not experiment_ids:
+            return []
+        runs: list[Run] = []
+        hits = 0
+        token: str | None = None
+        page = self.page_size if enough is None else max(1, min(self.page_size, enough))
+        while True:
+            body: Json = {
+                "experiment_ids": experiment_ids,
+                "run_view_type": "ACTIVE_ONLY",
+                "max_results": page,
+            }
+            if server_filter:
+                body["filter"] = server_filter
+            if server_order:
+                body["order_by"] = server_order
+            if token:
+                body["page_token"] = token
+            answer = self._client.post("runs/search", body)
+            for raw in answer.get("runs", []):
+                run = self._to_run(raw)
+                runs.append(run)
+                hits += matches(expr, run)
+            token = answer.get("next_page_token") or None
+            if not token or (enough is not None and hits >= enough):
+                return runs
+
+    def list_runs(self, experiment: str | None = None) -> list[Run]:
+        """Gives every active run (of one experiment, by name or ID, when given)."""
+        return self._search_runs(self._experiment_ids(experiment), None, [])
+
+    def search(
+        self,
+        experiment: str | None = None,
+        filter: str | None = None,
+        order_by: Sequence[str] | None = None,
+        limit: int | None = None,
+    ) -> RunSet:
+        """Gives the runs matching an MLflow-style filter, ordered and limited.
+
+        What the server can evaluate exactly is sent to it; labbook then applies the whole
+        query to what comes back, so the answer is the one `apply_query` gives over all runs.
+        """
+        # Parse first, so a bad query fails before any request.
+        expr = parse_filter(filter) if filter is not None and filter.strip() else None
+        keys = parse_order_by(order_by) if order_by else []
+        if limit is not None and limit < 0:
+            raise QueryError(f"limit must be 0 or more, not {limit}")
+        experiment_ids = self._experiment_ids(experiment)
+        if limit == 0:
+            return RunSet()
+        server_filter, _ = _server_filter(expr)
+        server_order = _server_order(keys) if keys else []
+        # The server's order is the final one when there is no order_by (labbook keeps the
+        # source's order) or when order_by went to the server; then a limit stops paging.
+        enough = limit if server_order is not None else None
+        try:
+            runs = self._search_runs(
+                experiment_ids, server_filter, server_order or [], enough=enough, expr=expr
+            )
+        except MlflowServerError as err:
+            if err.status != 400 or not (server_filter or server_order):
+                raise
+            # A server older or stricter than labbook expects: evaluate everything here.
+            runs = self._search_runs(
+                experiment_ids, None, [], enough=None if keys else limit, expr=expr
+            )
+        return RunSet(apply_query(runs, filter, order_by, limit))
+
+    def get(self, ref: str) -> Run:
+        """Gives the run with this ID, or the one active run whose ID starts with this prefix."""
+        try:
+            raw = self._client.get("runs/get", {"run_id": ref}).get("run")
+        except MlflowServerError as err:
+            if err.code not in (NOT_FOUND, INVALID) and err.status not in (400, 404):
+                raise
+            raw = None
+        if isinstance(raw, dict):
+            if (raw.get("info") or {}).get("lifecycle_stage") == "deleted":
+                raise RunNotFound(
+                    f"run {ref!r} is deleted in source {self.name!r}",
+                    source=self.uri,
+                    hint="Restore it in MLflow (mlflow runs restore) or refer to another run",
+                )
+            return self._to_run(raw)
+        if len(ref) >= MIN_PREFIX and _SAFE_PREFIX.fullmatch(ref):
+            try:
+                candidates = self._search_runs(
+                    self._experiment_ids(None), f"attributes.run_id LIKE '{ref}%'", []
+                )
+            except MlflowServerError:
+                candidates = []  # a server without LIKE on run_id: list everything below
+            # LIKE's `_` and case rules differ between databases: check the prefix here.
+            hits = [run for run in candidates if run.id.startswith(ref)]
+            if len(hits) == 1:
+                return hits[0]
+        # Ambiguous or unknown: the base class lists the runs and names the closest ones.
+        return super().get(ref)
+
+    # -- series ------------------------------------------------------------------------------
+
+    def read_series(self, run: Run, key: str) -> Series:
+        """Gives every logged point of one metric of one run, in step order (ties by time)."""
+        points: list[Json] = []
+        token: str | None = None
+        while True:
+            params: dict[str, object] = {
+                "run_id": run.id,
+                "metric_key": key,
+                "max_results": HISTORY_PAGE_SIZE,
+            }
+            if token:
+                params["page_token"] = token
+            answer = self._client.get("metrics/get-history", params)
+            points.extend(p for p in answer.get("metrics", []) if isinstance(p, dict))
+            token = answer.get("next_page_token") or None
+            if not token:
+                return _series(key, points)
+
+    def load_series(self, runs: Iterable[Run], keys: Sequence[str] | None = None) -> None:
+        """Reads every history of the runs (all their metric keys, or `keys`) in parallel.
+
+        Each series is kept on its run (`Run.set_series`), so `run.series(key)` answers
+        without a request afterwards.
+        """
+        wanted = [
+            (run, key) for run in runs for key in (run.metric_keys() if keys is None else keys)
+        ]
+        for (run, _), series in zip(
+            wanted, self._client.parallel(lambda pair: self.read_series(*pair), wanted), strict=True
+        ):
+            run.set_series(series)
+
+    def read_sampled_series(
+        self,
+        runs: Sequence[Run],
+        key: str,
+        max_points: int,
+        *,
+        start_step: int | None = None,
+        end_step: int | None = None,
+    ) -> dict[str, Series]:
+        """Gives run ID -> at most `max_points` points of `key`, evenly sampled by the server.
+
+        The first and last point of each run are kept. Runs that never logged `key` get an
+        empty series. The sample is for drawing; `Run.series` still gives every point.
+        """
+        if max_points < 1:
+            raise ValueError(f"max_points must be at least 1, not {max_points}")
+        if (start_step is None) != (end_step is None):
+            raise ValueError("give both start_step and end_step, or neither")
+        ids = list(dict.fromkeys(run.id for run in runs))
+        if not ids:
+            return {}
+        if max_points > BULK_MAX_POINTS:
+            return self._sample_full_histories(runs, key, max_points, start_step, end_step)
+        batches = [ids[i : i + BULK_MAX_RUNS] for i in range(0, len(ids), BULK_MAX_RUNS)]
+
+        def fetch(batch: list[str]) -> list[Json]:
+            params: list[tuple[str, object]] = [("run_ids", run_id) for run_id in batch]
+            params += [("metric_key", key), ("max_results", max_points)]
+            if start_step is not None and end_step is not None:
+                params += [("start_step", start_step), ("end_step", end_step)]
+            answer = self._client.get("metrics/get-history-bulk-interval", params)
+            return [p for p in answer.get("metrics", []) if isinstance(p, dict)]
+
+        try:
+            answers = self._client.parallel(fetch, batches)
+        except MlflowServerError as err:
+            if err.status != 404 or err.code is not None:
+                raise
+            # An MLflow older than 2.11 has no bulk-interval endpoint.
+            return self._sample_full_histories(runs, key, max_points, start_step, end_step)
+        by_run: dict[str, list[Json]] = {run_id: [] for run_id in ids}
+        for points in answers:
+            for point in points:
+                by_run.setdefault(str(point.get("run_id")), []).append(point)
+        # File-store servers add every run's first and last step to the sample, which can
+        # exceed max_points; trim evenly so the promise holds on any server.
+        return {run_id: _even_sample(_series(key, by_run[run_id]), max_points) for run_id in ids}
+
+    def _sample_full_histories(
+        self,
+        runs: Sequence[Run],
+        key: str,
+        max_points: int,
+        start_step: int | None,
+        end_step: int | None,
+    ) -> dict[str, Series]:
+        unique = list({run.id: run for run in runs}.values())
+        full = self._client.parallel(lambda run: run.series(key), unique)
+        out: dict[str, Series] = {}
+        for run, series in zip(unique, full, strict=True):
+            if start_step is not None and end_step is not None:
+                mask = (series.steps >= start_step) & (series.steps <= end_step)
+                series = Series(key, series.steps[mask], series.values[mask], series.times[mask])
+            out[run.id] = _even_sample(series, max_points)
+        return out
+
+
+class MlflowHttpsSource(MlflowRestSource):
+    """Runs on an MLflow tracking server behind https (`mlflow+https://host`)."""
+
+    scheme: ClassVar[str] = "mlflow+https"

@@ -8,7 +8,7 @@ import os
 import shutil
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, NoReturn
@@ -86,12 +86,16 @@ class BuiltSites:
 
 
 def copy_example(dest: Path) -> Path:
-    """Copies the example lab book (mkdocs.yml, reports/, runs/, mlflow.db) into dest; gives dest."""
+    """Copies the example lab book (mkdocs.yml, reports/, runs/, mlflow.db, wandb/,
+    tensorboard/) into dest; gives dest."""
     dest.mkdir(parents=True, exist_ok=True)
     shutil.copy2(REPO / "mkdocs.yml", dest / "mkdocs.yml")
     shutil.copytree(REPO / "reports", dest / "reports")
     shutil.copytree(REPO / "runs", dest / "runs")
     shutil.copy2(REPO / "mlflow.db", dest / "mlflow.db")
+    # W&B's `latest-run` is a symlink to the run folder; it is copied as a link.
+    shutil.copytree(REPO / "wandb", dest / "wandb", symlinks=True)
+    shutil.copytree(REPO / "tensorboard", dest / "tensorboard")
     return dest
 
 
@@ -153,3 +157,79 @@ def browser() -> Iterator[Any]:
             _no_browser(f"{CHROMIUM} did not start: {exc}")
         yield chromium
         chromium.close()
+
+
+# --- pages in the browser -------------------------------------------------------------
+
+DRAW_TIMEOUT_MS = 15_000
+
+
+@dataclass
+class Visit:
+    """An open page, with what it logged and requested since it was opened."""
+
+    page: Any
+    origin: str
+    errors: list[str] = field(default_factory=list)
+    requests: list[str] = field(default_factory=list)
+
+
+OpenPage = Callable[..., Visit]
+
+
+LOCAL = "http://127.0.0.1:"
+
+
+@pytest.fixture(scope="session")
+def browser_context(browser: Any) -> Iterator[Any]:
+    """One context for every page, so Plotly.js is fetched and compiled once per site.
+
+    Requests that leave 127.0.0.1 are aborted (each test still records and checks them),
+    so a stray one fails fast instead of hanging on a machine without internet.
+    """
+    context = browser.new_context(service_workers="block")
+
+    def route(r: Any) -> None:
+        if r.request.url.startswith(LOCAL):
+            r.continue_()
+        else:
+            r.abort()
+
+    context.route("**/*", route)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def open_page(browser_context: Any) -> Iterator[OpenPage]:
+    """Gives `open_page(origin, path, width=1280, height=900) -> Visit`: a new page that
+    records console errors, page errors and every request it makes."""
+    pages: list[Any] = []
+
+    def open_(origin: str, path: str, width: int = 1280, height: int = 900) -> Visit:
+        assert origin.startswith(LOCAL)
+        page = browser_context.new_page()
+        pages.append(page)
+        page.set_viewport_size({"width": width, "height": height})
+        page.set_default_timeout(DRAW_TIMEOUT_MS)
+        visit = Visit(page, origin)
+        page.on(
+            "console",
+            lambda m: (
+                visit.errors.append(f"console.{m.type}: {m.text}") if m.type == "error" else None
+            ),
+        )
+        page.on("pageerror", lambda e: visit.errors.append(f"pageerror: {e}"))
+        page.on("request", lambda r: visit.requests.append(r.url))
+        page.goto(origin + path, wait_until="load")
+        return visit
+
+    yield open_
+    for page in pages:
+        page.close()
+
+
+@pytest.fixture(scope="session")
+def example_origins(built_sites: BuiltSites, serve_dir: ServeDir) -> dict[str, str]:
+    """engine -> origin of the example lab book's site."""
+    return {engine: serve_dir(built_sites.site(engine)) for engine in ENGINES}

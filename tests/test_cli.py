@@ -81,6 +81,8 @@ def make_example(root: Path) -> Path:
     shutil.copytree(REPO / "reports", root / "reports")
     write_example_runs(root / "runs")
     shutil.copy2(REPO / "mlflow.db", root / "mlflow.db")
+    shutil.copytree(REPO / "wandb", root / "wandb", symlinks=True)
+    shutil.copytree(REPO / "tensorboard", root / "tensorboard")
     return root
 
 
@@ -113,7 +115,7 @@ def problem_lines(stderr: str, file: str) -> dict[int, str]:
 def test_check_passes_on_the_example(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check"]) == 0
     out, err = capsys.readouterr()
-    assert out == "checked 4 report(s): 0 problem(s) in reports, 0 in sources\n"
+    assert out == "checked 5 report(s): 0 problem(s) in reports, 0 in sources\n"
     assert err == ""
 
 
@@ -130,7 +132,7 @@ def test_check_reports_each_problem_at_its_line(
     assert problems[30].startswith("unknown option 'colour' for a table block. valid options: ")
     # Nothing but those problems is printed on stderr.
     assert len(err.splitlines()) == 4
-    assert out == "checked 5 report(s): 4 problem(s) in reports, 0 in sources\n"
+    assert out == "checked 6 report(s): 4 problem(s) in reports, 0 in sources\n"
     assert "Traceback" not in err
 
 
@@ -200,7 +202,7 @@ def test_build_strict_passes_on_the_example(
 ) -> None:
     assert main(["build", "--strict"]) == 0
     out, _ = capsys.readouterr()
-    assert "built 4 page(s) into " in out and "(0 error(s), 0 warning(s))" in out
+    assert "built 5 page(s) into " in out and "(0 error(s), 0 warning(s))" in out
     page = (project / "site" / "lr-sweep" / "index.html").read_text(encoding="utf-8")
     assert "labbook-error" not in page
     assert "Learning-rate sweep for ResNet-18 on CIFAR-10" in page
@@ -223,7 +225,7 @@ def test_build_without_strict_shows_error_boxes(
 ) -> None:
     assert main(["build"]) == 0
     out, _ = capsys.readouterr()
-    assert "built 5 page(s) into " in out
+    assert "built 6 page(s) into " in out
     page = (broken / "site" / "broken" / "index.html").read_text(encoding="utf-8")
     assert page.count("labbook-error") == 3
     for line in (14, 24, 30):
@@ -311,7 +313,7 @@ def test_runs_unknown_source_and_bad_filter(
 ) -> None:
     assert main(["runs", "nosuch"]) == 1
     _, err = capsys.readouterr()
-    assert err == "error: unknown source 'nosuch'. configured sources: local, sweeps\n"
+    assert err == "error: unknown source 'nosuch'. configured sources: local, sweeps, wb, tb\n"
     assert main(["runs", "--filter", "params.lr =="]) == 1
     _, err = capsys.readouterr()
     assert err.startswith("error: ") and "Traceback" not in err
@@ -399,6 +401,7 @@ def test_init_creates_a_project_that_checks_and_builds(
             "augment-ablation.md",
             "index.md",
             "lr-sweep.md",
+            "trackers.md",
             "variants.md",
         ]
     else:
@@ -407,7 +410,7 @@ def test_init_creates_a_project_that_checks_and_builds(
     monkeypatch.chdir(root)
     assert main(["check"]) == 0
     out, _ = capsys.readouterr()
-    reports = 4 if example else 1
+    reports = 5 if example else 1
     assert out == f"checked {reports} report(s): 0 problem(s) in reports, 0 in sources\n"
     assert main(["build", "--strict"]) == 0
     out, _ = capsys.readouterr()

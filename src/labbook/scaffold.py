@@ -71,6 +71,11 @@ def init_project(target: Path, *, example: bool = False) -> list[Path]:
         # The example's `sweeps` source: an MLflow SQLite store (scripts/make_example_mlflow.py).
         shutil.copy2(source / "mlflow.db", target / "mlflow.db")
         written.append(target / "mlflow.db")
+        # The `wb` and `tb` sources: a W&B offline run and a TensorBoard run
+        # (scripts/make_example_trackers.py); W&B's `latest-run` link stays a link.
+        for folder in ("wandb", "tensorboard"):
+            shutil.copytree(source / folder, target / folder, symlinks=True, dirs_exist_ok=True)
+            written.append(target / folder)
         write_example_runs(target / "runs")
         written.append(target / "runs")
     else:

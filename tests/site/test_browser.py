@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +19,19 @@ import labbook
 from labbook.charts import smooth_ema
 from labbook.project import Project
 from labbook.report.parse import parse_report
-from tests.conftest import ENGINES, BuiltSites, ServeDir, build_project
+from labbook.report.resolve import Resolver
+from tests.conftest import (
+    DRAW_TIMEOUT_MS,
+    ENGINES,
+    BuiltSites,
+    OpenPage,
+    ServeDir,
+    build_project,
+)
 
 pytestmark = pytest.mark.browser
 
-REPORTS = ("index", "lr-sweep", "variants")
-DRAW_TIMEOUT_MS = 15_000
+REPORTS = ("index", "lr-sweep", "variants", "augment-ablation", "trackers")
 TRACES_JS = """el => ({
   block: el.parentElement.id,
   traces: (el.data || []).map(t => ({
@@ -40,74 +46,6 @@ TRACES_JS = """el => ({
 
 def page_path(report: str) -> str:
     return "/" if report == "index" else f"/{report}/"
-
-
-# --- pages in the browser -------------------------------------------------------------
-
-
-@dataclass
-class Visit:
-    """An open page, with what it logged and requested since it was opened."""
-
-    page: Any
-    origin: str
-    errors: list[str] = field(default_factory=list)
-    requests: list[str] = field(default_factory=list)
-
-
-OpenPage = Callable[..., Visit]
-
-
-LOCAL = "http://127.0.0.1:"
-
-
-@pytest.fixture(scope="session")
-def browser_context(browser: Any) -> Iterator[Any]:
-    """One context for every page, so Plotly.js is fetched and compiled once per site.
-
-    Requests that leave 127.0.0.1 are aborted (each test still records and checks them),
-    so a stray one fails fast instead of hanging on a machine without internet.
-    """
-    context = browser.new_context(service_workers="block")
-
-    def route(r: Any) -> None:
-        if r.request.url.startswith(LOCAL):
-            r.continue_()
-        else:
-            r.abort()
-
-    context.route("**/*", route)
-    yield context
-    context.close()
-
-
-@pytest.fixture
-def open_page(browser_context: Any) -> Iterator[OpenPage]:
-    """Gives `open_page(origin, path, width=1280, height=900) -> Visit`: a new page that
-    records console errors, page errors and every request it makes."""
-    pages: list[Any] = []
-
-    def open_(origin: str, path: str, width: int = 1280, height: int = 900) -> Visit:
-        assert origin.startswith(LOCAL)
-        page = browser_context.new_page()
-        pages.append(page)
-        page.set_viewport_size({"width": width, "height": height})
-        page.set_default_timeout(DRAW_TIMEOUT_MS)
-        visit = Visit(page, origin)
-        page.on(
-            "console",
-            lambda m: (
-                visit.errors.append(f"console.{m.type}: {m.text}") if m.type == "error" else None
-            ),
-        )
-        page.on("pageerror", lambda e: visit.errors.append(f"pageerror: {e}"))
-        page.on("request", lambda r: visit.requests.append(r.url))
-        page.goto(origin + path, wait_until="load")
-        return visit
-
-    yield open_
-    for page in pages:
-        page.close()
 
 
 def plots(page: Any) -> Any:
@@ -132,20 +70,18 @@ def draw_every_chart(page: Any) -> list[dict[str, Any]]:
     return drawn
 
 
-@pytest.fixture(scope="session")
-def example_origins(built_sites: BuiltSites, serve_dir: ServeDir) -> dict[str, str]:
-    """engine -> origin of the example lab book's site."""
-    return {engine: serve_dir(built_sites.site(engine)) for engine in ENGINES}
-
-
 # --- what the charts must show --------------------------------------------------------
 
 
 @dataclass
 class Expected:
-    """The library's own reading of the runs, and the options of each chart block."""
+    """The library's own reading of the runs, and the options of each chart block.
 
-    source: labbook.Source
+    Runs are found in every source of the project (a chart's trace names its run by ID,
+    and the example's IDs are unique across sources), each read by its own tracker's reader.
+    """
+
+    resolver: Resolver
     max_points: int
     reports_dir: Path
 
@@ -155,16 +91,20 @@ class Expected:
 
     def logged(self, run_id: str, key: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Gives a run's finite (steps, values, times) of a key, as logged."""
-        series = self.source.get(run_id).series(key)
+        series = self.resolver.run(run_id).series(key)
         keep = np.isfinite(series.values)
         return series.steps[keep], series.values[keep], series.times[keep]
 
 
 def expected_for(project_dir: Path) -> Expected:
     project = Project.load(project_dir / "mkdocs.yml")
-    source_uri = next(iter(project.settings.sources.values()))
+    # Opened afresh, not the build's sources: nothing read while building is reused.
+    sources = {
+        name: labbook.open_source(uri, name=name, base_dir=project_dir)
+        for name, uri in project.settings.sources.items()
+    }
     return Expected(
-        labbook.open_source(source_uri, base_dir=project_dir),
+        Resolver(sources, project.default_source),
         project.settings.max_points,
         project.docs_dir,
     )

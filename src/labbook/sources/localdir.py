@@ -36,7 +36,7 @@ import yaml
 from ..errors import RunDataError, SourceError
 from ..model import FloatArray, IntArray, Run, Scalar, Series, flatten
 from ..yamlfiles import load_tolerant
-from .base import Source
+from .folders import FolderSource, ProblemLog
 
 RUN_FILE = "run.json"
 JSONL_FILE = "metrics.jsonl"
@@ -51,8 +51,6 @@ TIME_KEYS = ("time", "_timestamp")
 
 # How deep below the root run folders are looked for (root/<name>/version_N is 2).
 MAX_DEPTH = 4
-# Per file, the bad lines reported one by one before the rest are counted in one note.
-MAX_PROBLEMS_PER_FILE = 20
 
 _LIGHTNING_VERSION = re.compile(r"version_\d+")
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
@@ -83,56 +81,18 @@ class _RunFolder:
     parent: str | None  # the folder path between root and the run, POSIX, if any
 
 
-class _ProblemLog:
-    """Collects one file's bad lines, capping how many are listed one by one."""
-
-    def __init__(self, sink: list[SourceError], file: str, source: str) -> None:
-        self.sink = sink
-        self.file = file
-        self.source = source
-        self.count = 0
-
-    def add(self, message: str, line: int | None = None) -> None:
-        self.count += 1
-        if self.count <= MAX_PROBLEMS_PER_FILE:
-            self.sink.append(RunDataError(message, file=self.file, line=line, source=self.source))
-
-    def close(self) -> None:
-        extra = self.count - MAX_PROBLEMS_PER_FILE
-        if extra > 0:
-            self.sink.append(
-                RunDataError(
-                    f"{extra} more bad lines skipped (only the first "
-                    f"{MAX_PROBLEMS_PER_FILE} are listed)",
-                    file=self.file,
-                    source=self.source,
-                )
-            )
-
-
-class LocalDirSource(Source):
+class LocalDirSource(FolderSource):
     """Runs kept as plain folders: labbook's local format and Lightning CSVLogger output."""
 
     scheme: ClassVar[str] = "dir"
 
     def __init__(self, location: str, *, name: str | None = None, base_dir: Path | None = None):
         super().__init__(location, name=name, base_dir=base_dir)
-        path = Path(location).expanduser()
-        self.root = path if path.is_absolute() else Path(self.base_dir) / path
-        self._runs: list[Run] | None = None
         self._folders: dict[str, _RunFolder] = {}
         self._tables: dict[str, _MetricTable] = {}
         self._artifact_dirs: dict[str, Path] = {}
-        self._problems: list[SourceError] = []
 
     # -- the Source interface ----------------------------------------------------------
-
-    def list_runs(self, experiment: str | None = None) -> list[Run]:
-        """Gives every run under the root (only those of `experiment`, when given)."""
-        runs = self._scan()
-        if experiment is None:
-            return list(runs)
-        return [r for r in runs if r.experiment == experiment]
 
     def read_series(self, run: Run, key: str) -> Series:
         """Gives every logged point of `key` in step order (empty if the run never logged it)."""
@@ -143,15 +103,6 @@ class LocalDirSource(Source):
         """Gives every key the run's metrics file logged, sorted."""
         table = self._table(run)
         return sorted(table.keys) if table is not None else []
-
-    def problems(self) -> list[SourceError]:
-        """Gives the files, lines and runs that could not be read, each naming its path."""
-        if self._runs is None:
-            try:
-                self._scan()
-            except SourceError as exc:
-                return [exc]
-        return list(self._problems)
 
     # -- extras for blocks that show files ----------------------------------------------
 
@@ -171,17 +122,7 @@ class LocalDirSource(Source):
 
     # -- scanning ------------------------------------------------------------------------
 
-    def _scan(self) -> list[Run]:
-        if self._runs is not None:
-            return self._runs
-        if not self.root.is_dir():
-            what = "is not a folder" if self.root.exists() else "does not exist"
-            raise SourceError(
-                f"run folder {self.root} {what}",
-                source=self.uri,
-                hint="create it, or fix this source's path in mkdocs.yml "
-                "(a relative path is relative to the folder holding mkdocs.yml)",
-            )
+    def _read_runs(self) -> list[Run]:
         runs: list[Run] = []
         for folder in sorted(self._find_run_folders(), key=lambda f: f.run_id):
             run: Run | None
@@ -193,7 +134,6 @@ class LocalDirSource(Source):
                 run.reader = self
                 self._folders[run.id] = folder
                 runs.append(run)
-        self._runs = runs
         return runs
 
     def _find_run_folders(self) -> Iterator[_RunFolder]:
@@ -225,13 +165,6 @@ class LocalDirSource(Source):
             elif depth < MAX_DEPTH:
                 yield from self._walk(path, (*rel, name), depth + 1)
 
-    def _show(self, path: Path) -> str:
-        """Gives a path as a user would type it: relative to the project when inside it."""
-        try:
-            return path.relative_to(self.base_dir).as_posix()
-        except ValueError:
-            return str(path)
-
     # -- labbook's local format ------------------------------------------------------------
 
     def _read_local_run(self, folder: _RunFolder) -> Run | None:
@@ -261,7 +194,7 @@ class LocalDirSource(Source):
                 )
                 return None
             meta = loaded
-        bad = _ProblemLog(self._problems, self._show(run_file), self.uri)
+        bad = ProblemLog(self._problems, self._show(run_file), self.uri)
 
         table = self._read_metrics(folder)
         summary: dict[str, Scalar] = dict(table.last_values())
@@ -317,7 +250,7 @@ class LocalDirSource(Source):
     def _parse_file(
         self, path: Path, parser: Callable[[bytes, _ProblemLog], _MetricTable]
     ) -> _MetricTable:
-        bad = _ProblemLog(self._problems, self._show(path), self.uri)
+        bad = ProblemLog(self._problems, self._show(path), self.uri)
         try:
             data = path.read_bytes()
         except OSError as exc:
@@ -348,7 +281,7 @@ class LocalDirSource(Source):
         params: dict[str, Scalar] = {}
         hparams = folder.path / HPARAMS_FILE
         if hparams.is_file():
-            bad = _ProblemLog(self._problems, self._show(hparams), self.uri)
+            bad = ProblemLog(self._problems, self._show(hparams), self.uri)
             try:
                 loaded = load_tolerant(hparams.read_bytes())
             except (OSError, yaml.YAMLError) as exc:
@@ -765,4 +698,5 @@ def _short_error(exc: BaseException) -> str:
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
-
+# The MLflow file store shares this class; the old name keeps its import working.
+_ProblemLog = ProblemLog

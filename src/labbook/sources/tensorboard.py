@@ -56,7 +56,7 @@ import numpy as np
 
 from ..errors import RunDataError, SourceError
 from ..model import FloatArray, IntArray, Run, Scalar, Series
-from .base import Source
+from .folders import FolderSource, ProblemLog
 from .tfevents import (
     EXPERIMENT_TAG,
     SCALARS_PLUGIN,
@@ -68,8 +68,6 @@ from .tfevents import (
 
 EVENT_FILE_PREFIX = "events.out.tfevents."
 ROOT_ID = "."
-# Per file, the problems listed one by one before the rest are counted in one note.
-MAX_PROBLEMS_PER_FILE = 20
 # How tensorboardX and PyTorch name add_hparams' subfolder by default: str(time.time()).
 _TIMESTAMP_NAME = re.compile(r"\d+(\.\d+)?")
 # Integral floats up to this size are exact as ints.
@@ -110,28 +108,22 @@ class _RunTables:
     end: float | None
 
 
-class TensorBoardSource(Source):
+class TensorBoardSource(FolderSource):
     """Runs logged as TensorBoard event files: each folder holding event files is one run."""
 
     scheme: ClassVar[str] = "tensorboard"
+    folder_label: ClassVar[str] = "TensorBoard log folder"
+    missing_hint: ClassVar[str] = (
+        "fix this source's path in mkdocs.yml "
+        "(a relative path is relative to the folder holding mkdocs.yml)"
+    )
 
     def __init__(self, location: str, *, name: str | None = None, base_dir: Path | None = None):
         super().__init__(location, name=name, base_dir=base_dir)
-        path = Path(location).expanduser()
-        self.root = path if path.is_absolute() else Path(self.base_dir) / path
-        self._runs: list[Run] | None = None
         self._points: dict[str, dict[str, _Points]] = {}
         self._dirs: dict[str, Path] = {}
-        self._problems: list[SourceError] = []
 
     # -- the Source interface ------------------------------------------------------------------
-
-    def list_runs(self, experiment: str | None = None) -> list[Run]:
-        """Gives every run under the root (only those of `experiment`, when given)."""
-        runs = self._scan()
-        if experiment is None:
-            return list(runs)
-        return [r for r in runs if r.experiment == experiment]
 
     def read_series(self, run: Run, key: str) -> Series:
         """Gives every logged point of `key` in step order (empty if the run never logged it)."""
@@ -147,15 +139,6 @@ class TensorBoardSource(Source):
         self._scan()
         return sorted(self._points.get(run.id, {}))
 
-    def problems(self) -> list[SourceError]:
-        """Gives the files and records that could not be read, each naming its path."""
-        if self._runs is None:
-            try:
-                self._scan()
-            except SourceError as exc:
-                return [exc]
-        return list(self._problems)
-
     def run_dir(self, run: Run) -> Path | None:
         """Gives the folder a run was read from, or None if it is not one of this source's."""
         self._scan()
@@ -163,24 +146,13 @@ class TensorBoardSource(Source):
 
     # -- scanning --------------------------------------------------------------------------------
 
-    def _scan(self) -> list[Run]:
-        """Gives every run, reading all event files the first time (summaries need last values)."""
-        if self._runs is not None:
-            return self._runs
-        if not self.root.is_dir():
-            what = "is not a folder" if self.root.exists() else "does not exist"
-            raise SourceError(
-                f"TensorBoard log folder {self.root} {what}",
-                source=self.uri,
-                hint="fix this source's path in mkdocs.yml (a relative path is relative to "
-                "the folder holding mkdocs.yml)",
-            )
+    def _read_runs(self) -> list[Run]:
+        """Gives every run, reading all event files at once (summaries need last values)."""
         folders = {f.rel: f for f in self._find_folders()}
         groups = self._group(folders)
         runs: list[Run] = []
         for rel in sorted(groups):
             runs.append(self._make_run(folders[rel], groups[rel]))
-        self._runs = runs
         return runs
 
     def _find_folders(self) -> list[_Folder]:
@@ -223,28 +195,16 @@ class TensorBoardSource(Source):
             )
             return None
         data = read_event_file(raw)
-        for i, (_, message) in enumerate(data.problems[:MAX_PROBLEMS_PER_FILE]):
-            self._problems.append(
-                RunDataError(
-                    message,
-                    file=self._show(path),
-                    source=self.uri,
-                    hint="the event file is damaged; copy it again from where the run was "
-                    "logged, or delete it"
-                    if i == 0
-                    else None,
-                )
+        bad = ProblemLog(self._problems, self._show(path), self.uri, what="bad records")
+        for i, (_, message) in enumerate(data.problems):
+            bad.add(
+                message,
+                hint="the event file is damaged; copy it again from where the run was "
+                "logged, or delete it"
+                if i == 0
+                else None,
             )
-        extra = len(data.problems) - MAX_PROBLEMS_PER_FILE
-        if extra > 0:
-            self._problems.append(
-                RunDataError(
-                    f"{extra} more bad records skipped (only the first "
-                    f"{MAX_PROBLEMS_PER_FILE} are listed)",
-                    file=self._show(path),
-                    source=self.uri,
-                )
-            )
+        bad.close()
         return data
 
     def _group(self, folders: dict[str, _Folder]) -> dict[str, list[_Folder]]:
@@ -354,13 +314,6 @@ class TensorBoardSource(Source):
     def _root_name(self) -> str:
         """Gives the name of the folder the source reads, even for a path like "."."""
         return Path(os.path.abspath(self.root)).name
-
-    def _show(self, path: Path) -> str:
-        """Gives a path as a user would type it: relative to the project when inside it."""
-        try:
-            return path.relative_to(self.base_dir).as_posix()
-        except ValueError:
-            return str(path)
 
 
 def _parent_rel(rel: str) -> str | None:

@@ -69,7 +69,7 @@ import yaml
 from ..errors import RunDataError, SourceError
 from ..model import FloatArray, IntArray, Run, Scalar, Series
 from ..yamlfiles import load_tolerant
-from .base import Source
+from .folders import FolderSource, ProblemLog
 from .wandb_common import (
     BOOKKEEPING_KEYS,
     INTERNAL_KEY,
@@ -97,8 +97,6 @@ FULL, FIRST, MIDDLE, LAST = 1, 2, 3, 4
 # The checksum covers the type byte, then the data: start each one from the type's CRC.
 _CRC_OF_TYPE = tuple(zlib.crc32(bytes([kind])) for kind in range(256))
 
-# Per log, the damaged spots reported one by one before the rest are counted in one note.
-MAX_PROBLEMS_PER_FILE = 20
 # A run without an exit record whose log changed this recently is taken as still running.
 RUNNING_WINDOW = 600.0
 
@@ -559,37 +557,15 @@ class _ReadRun:
     artifacts: dict[str, Path]
 
 
-class _ProblemLog:
-    """Collects one file's problems, capping how many are listed one by one."""
-
-    def __init__(self, sink: list[SourceError], file: str, source: str) -> None:
-        self.sink = sink
-        self.file = file
-        self.source = source
-        self.count = 0
-
-    def add(self, message: str, hint: str | None = None) -> None:
-        self.count += 1
-        if self.count <= MAX_PROBLEMS_PER_FILE:
-            self.sink.append(RunDataError(message, file=self.file, source=self.source, hint=hint))
-
-    def close(self) -> None:
-        extra = self.count - MAX_PROBLEMS_PER_FILE
-        if extra > 0:
-            self.sink.append(
-                RunDataError(
-                    f"{extra} more damaged spots skipped (only the first "
-                    f"{MAX_PROBLEMS_PER_FILE} are listed)",
-                    file=self.file,
-                    source=self.source,
-                )
-            )
-
-
-class WandbOfflineSource(Source):
+class WandbOfflineSource(FolderSource):
     """Runs in W&B run folders on disk, read from their `.wandb` transaction logs."""
 
     scheme: ClassVar[str] = "wandb+offline"
+    folder_label: ClassVar[str] = "W&B folder"
+    missing_hint: ClassVar[str] = (
+        "point the source at the SDK's wandb/ folder or the folder holding it "
+        "(a relative path is relative to the folder holding mkdocs.yml)"
+    )
 
     def __init__(
         self,
@@ -600,23 +576,12 @@ class WandbOfflineSource(Source):
         running_window: float = RUNNING_WINDOW,
     ):
         super().__init__(location, name=name, base_dir=base_dir)
-        path = Path(location).expanduser()
-        self.root = path if path.is_absolute() else Path(self.base_dir) / path
         self.running_window = running_window
-        self._runs: list[Run] | None = None
         self._read: dict[str, _ReadRun] = {}
-        self._problems: list[SourceError] = []
         self._record_class: Any = None
         self._decode_error: type[Exception] = ValueError
 
     # -- the Source interface ----------------------------------------------------------
-
-    def list_runs(self, experiment: str | None = None) -> list[Run]:
-        """Gives every run in the folder (only those of project `experiment`, when given)."""
-        runs = self._scan()
-        if experiment is None:
-            return list(runs)
-        return [r for r in runs if r.experiment == experiment]
 
     def read_series(self, run: Run, key: str) -> Series:
         """Gives every logged point of `key` in step order (empty if the run never logged it)."""
@@ -630,15 +595,6 @@ class WandbOfflineSource(Source):
         """Gives every key the run's history logged a number for, sorted."""
         read = self._read_run(run)
         return sorted(read.history) if read is not None else []
-
-    def problems(self) -> list[SourceError]:
-        """Gives the logs and files that could not be read, each naming its path."""
-        if self._runs is None:
-            try:
-                self._scan()
-            except SourceError as exc:
-                return [exc]
-        return list(self._problems)
 
     # -- extras for blocks that show files ----------------------------------------------
 
@@ -658,17 +614,7 @@ class WandbOfflineSource(Source):
         self._scan()
         return self._read.get(run.id)
 
-    def _scan(self) -> list[Run]:
-        if self._runs is not None:
-            return self._runs
-        if not self.root.is_dir():
-            what = "is not a folder" if self.root.exists() else "does not exist"
-            raise SourceError(
-                f"W&B folder {self.root} {what}",
-                source=self.uri,
-                hint="point the source at the SDK's wandb/ folder or the folder holding it "
-                "(a relative path is relative to the folder holding mkdocs.yml)",
-            )
+    def _read_runs(self) -> list[Run]:
         groups: dict[str, list[_RunFolder]] = {}
         for folder in self._find_run_folders():
             groups.setdefault(folder.run_id, []).append(folder)
@@ -690,7 +636,6 @@ class WandbOfflineSource(Source):
             self._read[read.run.id] = read
             runs.append(read.run)
         runs.sort(key=lambda r: (r.start_time or datetime.max.replace(tzinfo=UTC), r.id))
-        self._runs = runs
         return runs
 
     def _find_run_folders(self) -> Iterator[_RunFolder]:
@@ -847,7 +792,7 @@ class WandbOfflineSource(Source):
 
     def _read_log(self, log: Path, records: _RunRecords) -> bool:
         """Folds one log's whole records into `records`; tells whether it was a W&B log."""
-        problems = _ProblemLog(self._problems, self._show(log), self.uri)
+        problems = ProblemLog(self._problems, self._show(log), self.uri, what="damaged spots")
         try:
             data = log.read_bytes()
         except OSError as exc:
@@ -882,13 +827,6 @@ class WandbOfflineSource(Source):
             self._record_class = module.Record
             self._decode_error = message.DecodeError
         return self._record_class, self._decode_error
-
-    def _show(self, path: Path) -> str:
-        """Gives a path as a user would type it: relative to the project when inside it."""
-        try:
-            return path.relative_to(self.base_dir).as_posix()
-        except ValueError:
-            return str(path)
 
 
 # -- files/ (older SDKs, synced runs) -------------------------------------------------------------

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from mlflow import MlflowClient
 from mlflow.entities import Metric, Param, RunTag
 
 from labbook.errors import QueryError, RunNotFound, SourceError
+from labbook.model import Run
 from labbook.sources import mlflow_rest, open_source
 from labbook.sources.mlflow_rest import MlflowHttpsSource, MlflowRestSource
 
@@ -297,9 +299,9 @@ def count_calls(source: MlflowRestSource) -> Recorder:
     rest = source._client
     real_get, real_post = rest.get, rest.post
 
-    def get(endpoint: str, params: Any) -> Any:
+    def get(endpoint: str, params: Any, **options: Any) -> Any:
         calls.append(("GET", endpoint))
-        return real_get(endpoint, params)
+        return real_get(endpoint, params, **options)
 
     def post(endpoint: str, body: Any) -> Any:
         calls.append(("POST", endpoint))
@@ -309,6 +311,45 @@ def count_calls(source: MlflowRestSource) -> Recorder:
     rest.get = get  # type: ignore[method-assign]
     rest.post = post  # type: ignore[method-assign]
     return calls
+
+
+KEYS = ("val/acc", "train/loss")
+
+
+def assert_as_logged(run: Run, entry: Logged, key: str) -> None:
+    """Checks that a run's series is every point logged: steps, values (NaN too), times."""
+    series = run.series(key)
+    want = entry.sorted_points(key)
+    np.testing.assert_array_equal(series.steps, [p[0] for p in want])
+    np.testing.assert_array_equal(series.values, [p[1] for p in want])
+    np.testing.assert_array_equal(np.round(series.times * 1000), [p[2] for p in want])
+
+
+def proxy(
+    upstream: str,
+    serve: Callable[[Callable[[_FakeHandler], tuple[int, Any]]], _FakeServer],
+    refuse: Callable[[str], tuple[int, Any] | None],
+) -> _FakeServer:
+    """Not MLflow: passes requests to the real server, except those `refuse(path)` answers."""
+
+    def answer(handler: _FakeHandler) -> tuple[int, Any]:
+        refused = refuse(handler.path)
+        if refused is not None:
+            return refused
+        body = handler.server.seen[-1][3]
+        request = urllib.request.Request(
+            upstream + handler.path,
+            data=body or None,
+            method=handler.command,
+            headers={"Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as err:
+            return err.code, json.loads(err.read() or b"{}")
+
+    return serve(answer)
 
 
 def same_floats(a: float | None, b: float | None) -> bool:
@@ -379,21 +420,109 @@ def test_unknown_metric_gives_an_empty_series(
     assert len(run.series("no/such/metric")) == 0
 
 
-def test_load_series_reads_everything_in_parallel_once(
+def test_load_series_reads_each_key_in_one_bulk_call(
     source: MlflowRestSource, active: dict[str, Logged]
 ) -> None:
     runs = source.list_runs()
     calls = count_calls(source)
     source.load_series(runs)
-    assert len(calls) == sum(len(entry.points) for entry in active.values())
+    assert calls == [("GET", "metrics/get-history-bulk")] * len(KEYS)
     calls.clear()
     for run in runs:
-        entry = active[run.id]
-        for key in entry.points:
-            np.testing.assert_array_equal(
-                run.series(key).values, [p[1] for p in entry.sorted_points(key)]
-            )
+        for key in active[run.id].points:
+            assert_as_logged(run, active[run.id], key)
     assert calls == []
+
+
+def test_a_key_asked_of_one_run_is_read_for_its_whole_search(
+    source: MlflowRestSource, active: dict[str, Logged]
+) -> None:
+    runs = source.search()
+    assert len(runs) == len(active)
+    calls = count_calls(source)
+    for key in KEYS:
+        for run in runs:  # resnet-d never logged val/acc: an empty series, no request
+            assert_as_logged(run, active[run.id], key)
+    assert calls == [("GET", "metrics/get-history-bulk")] * len(KEYS)
+    # NaN points and a step logged twice come through the bulk path as logged.
+    by_name = {run.name: run for run in runs}
+    assert np.isnan(by_name["bert-b"].series("val/acc").values[[3, 4, 20]]).all()
+    resnet_e = by_name["resnet-e"].series("val/acc")
+    assert resnet_e.values[resnet_e.steps == 10][0] == 0.123
+    # A run got on its own is read on its own.
+    calls.clear()
+    alone = source.get(runs[0].id)
+    assert_as_logged(alone, active[alone.id], "train/loss")
+    assert calls[-1] == ("GET", "metrics/get-history")
+
+
+@pytest.mark.parametrize("cap", [STEPS - 10, STEPS + 25, 2 * STEPS + 20])
+def test_runs_longer_than_a_bulk_answer_are_read_completely(
+    cap: int, source: MlflowRestSource, active: dict[str, Logged], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The answer stops at the max_results labbook sends; here that is below a run's length."""
+    monkeypatch.setattr(mlflow_rest, "HISTORY_BULK_MAX_POINTS", cap)
+    runs = source.list_runs()
+    calls = count_calls(source)
+    source.load_series(runs)
+    logged_series = sum(len(entry.points) for entry in active.values())
+    paged = calls.count(("GET", "metrics/get-history"))
+    if cap < STEPS:  # every run fills an answer alone: get-history reads each
+        assert paged == logged_series
+    else:  # the cut run is asked again in the next call
+        assert paged == 0
+        assert calls.count(("GET", "metrics/get-history-bulk")) > len(KEYS)
+    for run in runs:
+        for key in KEYS:
+            assert_as_logged(run, active[run.id], key)
+
+
+def test_a_server_without_the_bulk_endpoint_is_read_run_by_run(
+    mlflow_server: str,
+    active: dict[str, Logged],
+    serve: Callable[[Callable[[_FakeHandler], tuple[int, Any]]], _FakeServer],
+) -> None:
+    """A proxy passing /api/ only, as an older server or a strict gateway would."""
+    front = proxy(
+        mlflow_server,
+        serve,
+        lambda path: (404, {"detail": "Not Found"}) if path.startswith("/ajax-api/") else None,
+    )
+    source = MlflowRestSource(front.location, name="tracking")
+    runs = source.search()
+    for key in KEYS:
+        for run in runs:
+            assert_as_logged(run, active[run.id], key)
+    paths = [path.partition("?")[0] for _, path, _, _ in front.seen]
+    assert paths.count("/ajax-api/2.0/mlflow/metrics/get-history-bulk") == 1  # asked once
+    assert paths.count("/api/2.0/mlflow/metrics/get-history") == len(runs) * len(KEYS)
+
+
+def test_a_server_taking_fewer_runs_a_call_is_read_in_smaller_calls(
+    mlflow_server: str,
+    active: dict[str, Logged],
+    serve: Callable[[Callable[[_FakeHandler], tuple[int, Any]]], _FakeServer],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Older servers refuse more than 20 run IDs a call; here a proxy refuses more than 3."""
+    monkeypatch.setattr(mlflow_rest, "HISTORY_BULK_OLD_MAX_RUNS", 3)
+
+    def refuse(path: str) -> tuple[int, Any] | None:
+        if path.startswith("/ajax-api/") and path.count("run_id=") > 3:
+            return 400, {"error_code": "INVALID_PARAMETER_VALUE", "message": "too many run_ids"}
+        return None
+
+    front = proxy(mlflow_server, serve, refuse)
+    source = MlflowRestSource(front.location, name="tracking")
+    runs = source.list_runs()
+    source.load_series(runs)
+    paths = [path for _, path, _, _ in front.seen]
+    assert not any(path.startswith("/api/2.0/mlflow/metrics/get-history?") for path in paths)
+    bulk = [path for path in paths if path.startswith("/ajax-api/")]
+    assert sum(path.count("run_id=") <= 3 for path in bulk) >= math.ceil(len(runs) / 3) * 2
+    for run in runs:
+        for key in run.metric_keys():
+            assert_as_logged(run, active[run.id], key)
 
 
 def test_experiment_by_name_or_id(

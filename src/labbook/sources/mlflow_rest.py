@@ -10,8 +10,15 @@ tracking server needs neither mlflow nor requests installed. What goes over the 
   (`query.to_mlflow_filter`) is sent to the server; the rest is evaluated here. Numeric
   order_by keys (metrics, start/end time) are sent too, so a `limit` can stop paging early.
 - `runs/get` for a full ID; `attributes.run_id LIKE 'prefix%'` for a prefix.
-- `metrics/get-history`, paged, for every point of a series;
-  `metrics/get-history-bulk-interval` for a chart's sampled series, 100 runs a call.
+- `metrics/get-history-bulk` (under `/ajax-api/`, the endpoint MLflow's own UI reads
+  charts with) for every point of one metric of up to 100 runs a call. `load_series` uses
+  it, and so does `read_series`: the first time a key is asked of a run from a search,
+  that key is read for every run of the same search at once. A call stops at 25,000
+  points, so when one comes back full only the runs before the last one in it are kept
+  (the server sends whole runs, one after another) and the rest are asked again; a run
+  that fills a call alone, and every run on a server without the endpoint (HTTP 404),
+  is read with `metrics/get-history`, paged.
+- `metrics/get-history-bulk-interval` for a chart's sampled series, 100 runs a call.
 
 Requests run in parallel (8 at a time by default). A 5xx answer or a connection error
 is retried with exponential backoff until the request's deadline (`timeout`, 30 s by
@@ -32,12 +39,15 @@ import os
 import re
 import socket
 import ssl
+import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from itertools import pairwise
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
@@ -51,11 +61,22 @@ from .base import MIN_PREFIX, Source
 from .mlflow_common import ExperimentInfo, mlflow_run, select_experiments
 
 API_PREFIX = "/api/2.0/mlflow/"
+AJAX_PREFIX = "/ajax-api/2.0/mlflow/"  # where MLflow serves get-history-bulk
 RUNS_PAGE_SIZE = 1000  # SearchRuns' default page; servers accept it everywhere
 EXPERIMENTS_PAGE_SIZE = 1000
 HISTORY_PAGE_SIZE = 25000  # MLflow's MAX_RESULTS_GET_METRIC_HISTORY
 BULK_MAX_RUNS = 100  # MLflow's MAX_RUNS_GET_METRIC_HISTORY_BULK
 BULK_MAX_POINTS = 2500  # MLflow's MAX_RESULTS_PER_RUN for get-history-bulk-interval
+# get-history-bulk: MAX_RUN_IDS_PER_REQUEST is 100 (20 on older servers) and the
+# answer stops at MAX_HISTORY_RESULTS = 25000 points (the server takes min(asked, 25000)).
+HISTORY_BULK_MAX_RUNS = 100
+HISTORY_BULK_OLD_MAX_RUNS = 20
+HISTORY_BULK_MAX_POINTS = 25000
+# Runs of the length seen so far that a call asks, as a share of what one answer holds:
+# a full answer's last run may be cut and is read again, so aim a little below.
+BULK_FILL = 0.95
+# Statuses meaning "no such endpoint here" (older servers, proxies that pass /api only).
+NO_ENDPOINT_STATUSES = frozenset({404, 405, 501})
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_WORKERS = 8
 USER_AGENT = "labbook (mlflow REST)"
@@ -81,6 +102,10 @@ _SAFE_PREFIX = re.compile(r"[0-9A-Za-z-]+")
 Json = dict[str, Any]
 _T = TypeVar("_T")
 _R = TypeVar("_R")
+
+
+class NotMlflowJson(SourceError):
+    """The server answered 200 with something that is not MLflow's JSON (e.g. a web page)."""
 
 
 class MlflowServerError(SourceError):
@@ -167,11 +192,15 @@ class _RestClient:
         self._tls = _ssl_context() if base_url.startswith("https:") else None
 
     def get(
-        self, endpoint: str, params: Mapping[str, object] | Sequence[tuple[str, object]]
+        self,
+        endpoint: str,
+        params: Mapping[str, object] | Sequence[tuple[str, object]],
+        *,
+        prefix: str = API_PREFIX,
     ) -> Json:
-        """Gives the decoded answer to a GET of `endpoint` with query parameters."""
+        """Gives the decoded answer to a GET of `endpoint` (under `prefix`) with query parameters."""
         query = urllib.parse.urlencode(params, doseq=True)
-        return self._call("GET", endpoint, f"{self.base_url}{API_PREFIX}{endpoint}?{query}", None)
+        return self._call("GET", endpoint, f"{self.base_url}{prefix}{endpoint}?{query}", None)
 
     def post(self, endpoint: str, body: Json) -> Json:
         """Gives the decoded answer to a POST of a JSON body to `endpoint`."""
@@ -261,7 +290,7 @@ class _RestClient:
         except ValueError:
             decoded = None
         if not isinstance(decoded, dict):
-            raise SourceError(
+            raise NotMlflowJson(
                 f"the answer to {endpoint} is not MLflow's JSON",
                 source=self.uri,
                 hint="Check that the URI points at an MLflow tracking server "
@@ -433,6 +462,26 @@ def _server_order(keys: Sequence[OrderKey]) -> list[str] | None:
 # -- the source ----------------------------------------------------------------------------
 
 
+class _Siblings:
+    """The runs one search gave: a history asked of one of them is read for all at once."""
+
+    def __init__(self, runs: Sequence[Run]) -> None:
+        self._runs = [weakref.ref(run) for run in runs]
+        self._lock = threading.Lock()
+        self._key_locks: dict[str, threading.Lock] = {}
+        # key -> run ID -> the series read in bulk, kept until that run asks for it.
+        self.ready: dict[str, dict[str, Series]] = {}
+
+    def runs(self) -> list[Run]:
+        """Gives the runs still in use."""
+        return [run for ref in self._runs if (run := ref()) is not None]
+
+    def lock(self, key: str) -> threading.Lock:
+        """Gives the lock that makes one thread read `key` while the others wait for it."""
+        with self._lock:
+            return self._key_locks.setdefault(key, threading.Lock())
+
+
 class MlflowRestSource(Source):
     """Runs on an MLflow tracking server, read through its REST API."""
 
@@ -474,6 +523,10 @@ class MlflowRestSource(Source):
         self._experiment_names: dict[str, str] = {}
         # What an `experiment:` value (name or ID) resolved to.
         self._resolved: dict[str, str] = {}
+        # Run -> the runs of the search that gave it, for reading a key for all of them.
+        self._siblings: weakref.WeakKeyDictionary[Run, _Siblings] = weakref.WeakKeyDictionary()
+        # Runs per get-history-bulk call: 20 on old servers, 0 once a server lacks it.
+        self._bulk_runs = HISTORY_BULK_MAX_RUNS
 
     @property
     def timeout(self) -> float:
@@ -669,7 +722,12 @@ class MlflowRestSource(Source):
             runs = self._search_runs(
                 experiment_ids, None, [], enough=None if keys else limit, expr=expr
             )
-        return RunSet(apply_query(runs, filter, order_by, limit))
+        found = apply_query(runs, filter, order_by, limit)
+        if len(found) > 1:
+            siblings = _Siblings(found)
+            for run in found:
+                self._siblings[run] = siblings
+        return RunSet(found)
 
     def get(self, ref: str) -> Run:
         """Gives the run with this ID, or the one active run whose ID starts with this prefix."""
@@ -704,12 +762,132 @@ class MlflowRestSource(Source):
     # -- series ------------------------------------------------------------------------------
 
     def read_series(self, run: Run, key: str) -> Series:
-        """Gives every logged point of one metric of one run, in step order (ties by time)."""
+        """Gives every logged point of one metric of one run, in step order (ties by time).
+
+        For a run from a search, the first time a key is asked of any run of that search
+        it is read for all of them in bulk: a chart asks every run the same keys.
+        """
+        siblings = self._siblings.get(run)
+        if siblings is not None:
+            with siblings.lock(key):
+                if key not in siblings.ready:
+                    siblings.ready[key] = self._read_histories(siblings.runs(), key)
+                series = siblings.ready[key].pop(run.id, None)
+            if series is not None:
+                return series
+        return _series(key, self._history(run.id, key))
+
+    def load_series(self, runs: Iterable[Run], keys: Sequence[str] | None = None) -> None:
+        """Reads every history of the runs (all their metric keys, or `keys`) in bulk.
+
+        Each series is kept on its run (`Run.set_series`), so `run.series(key)` answers
+        without a request afterwards.
+        """
+        wanted = [(run, run.metric_keys() if keys is None else list(keys)) for run in runs]
+        ids: dict[str, dict[str, None]] = {}  # key -> run IDs, each once, in order
+        for run, run_keys in wanted:
+            for key in run_keys:
+                ids.setdefault(key, {})[run.id] = None
+        points = self._read_points([(key, list(run_ids)) for key, run_ids in ids.items()])
+        for run, run_keys in wanted:
+            for key in run_keys:
+                run.set_series(_series(key, points[key, run.id]))
+
+    def _read_histories(self, runs: Sequence[Run], key: str) -> dict[str, Series]:
+        """Gives run ID -> every point of `key`, for several runs at once."""
+        ids = list(dict.fromkeys(run.id for run in runs))
+        points = self._read_points([(key, ids)])
+        return {run_id: _series(key, points[key, run_id]) for run_id in ids}
+
+    def _read_points(
+        self, wanted: Sequence[tuple[str, list[str]]]
+    ) -> dict[tuple[str, str], list[Json]]:
+        """Gives (key, run ID) -> every point MLflow holds, for each key and its runs.
+
+        get-history-bulk calls, in parallel, 100 runs each; what they cannot give (a run
+        that fills a call alone, a server without the endpoint) is read with get-history.
+        """
+        tasks = [
+            (key, run_ids[i : i + HISTORY_BULK_MAX_RUNS])
+            for key, run_ids in wanted
+            for i in range(0, len(run_ids), HISTORY_BULK_MAX_RUNS)
+        ]
+        found: dict[tuple[str, str], list[Json]] = {}
+        rest: list[tuple[str, str]] = []
+        for (key, _), (read, unread) in zip(
+            tasks, self._client.parallel(lambda task: self._bulk_history(*task), tasks), strict=True
+        ):
+            found.update(((key, run_id), points) for run_id, points in read.items())
+            rest += [(key, run_id) for run_id in unread]
+        histories = self._client.parallel(lambda pair: self._history(pair[1], pair[0]), rest)
+        found.update(zip(rest, histories, strict=True))
+        return found
+
+    def _bulk_history(
+        self, key: str, run_ids: list[str]
+    ) -> tuple[dict[str, list[Json]], list[str]]:
+        """Gives (run ID -> every point of `key`, the runs left for get-history).
+
+        The server sends whole runs one after another and stops at max_results points. An
+        answer shorter than that is complete; a full one is complete for every run in it
+        but the last, which may be cut, so that run and the ones not in the answer are
+        asked again. A run that fills a call alone is left for get-history's paging.
+        Once some runs are read, a call asks as many runs as should fit in one answer.
+        """
+        read: dict[str, list[Json]] = {}
+        unread: list[str] = []
+        pending = list(run_ids)
+        points_read = 0
+        while pending and self._bulk_runs:
+            size = self._bulk_runs
+            if points_read:
+                fit = BULK_FILL * HISTORY_BULK_MAX_POINTS * len(read) / points_read
+                size = max(1, min(size, int(fit)))
+            batch = pending[:size]
+            params: list[tuple[str, object]] = [("run_id", run_id) for run_id in batch]
+            params += [("metric_key", key), ("max_results", HISTORY_BULK_MAX_POINTS)]
+            try:
+                answer = self._client.get("metrics/get-history-bulk", params, prefix=AJAX_PREFIX)
+            except NotMlflowJson:
+                self._bulk_runs = 0  # a web page where the endpoint should be
+                break
+            except MlflowServerError as err:
+                if err.status in NO_ENDPOINT_STATUSES:
+                    self._bulk_runs = 0  # an older server, or a proxy passing /api only
+                    break
+                if err.status == 400 and len(batch) > HISTORY_BULK_OLD_MAX_RUNS:
+                    self._bulk_runs = HISTORY_BULK_OLD_MAX_RUNS  # older servers take 20
+                    continue
+                raise
+            points = [p for p in answer.get("metrics", []) if isinstance(p, dict)]
+            by_run: dict[str, list[Json]] = {}
+            for point in points:
+                by_run.setdefault(str(point.get("run_id")), []).append(point)
+            seen = list(by_run)
+            switches = sum(a.get("run_id") != b.get("run_id") for a, b in pairwise(points))
+            if switches != max(len(seen) - 1, 0) or not set(seen) <= set(batch):
+                # Not the shape MLflow sends (runs one after another, only those asked).
+                done, unread = [], unread + batch
+            elif len(points) < HISTORY_BULK_MAX_POINTS:
+                done = batch
+            elif len(seen) == 1:
+                done, unread = [], [*unread, seen[0]]
+            else:
+                done = seen[:-1]
+            for run_id in done:
+                read[run_id] = by_run.get(run_id, [])
+                points_read += len(read[run_id])
+            left = set(unread)
+            pending = [run_id for run_id in pending if run_id not in read and run_id not in left]
+        return read, unread + pending
+
+    def _history(self, run_id: str, key: str) -> list[Json]:
+        """Gives every point of one metric of one run, paging through get-history."""
         points: list[Json] = []
         token: str | None = None
         while True:
             params: dict[str, object] = {
-                "run_id": run.id,
+                "run_id": run_id,
                 "metric_key": key,
                 "max_results": HISTORY_PAGE_SIZE,
             }
@@ -719,21 +897,7 @@ class MlflowRestSource(Source):
             points.extend(p for p in answer.get("metrics", []) if isinstance(p, dict))
             token = answer.get("next_page_token") or None
             if not token:
-                return _series(key, points)
-
-    def load_series(self, runs: Iterable[Run], keys: Sequence[str] | None = None) -> None:
-        """Reads every history of the runs (all their metric keys, or `keys`) in parallel.
-
-        Each series is kept on its run (`Run.set_series`), so `run.series(key)` answers
-        without a request afterwards.
-        """
-        wanted = [
-            (run, key) for run in runs for key in (run.metric_keys() if keys is None else keys)
-        ]
-        for (run, _), series in zip(
-            wanted, self._client.parallel(lambda pair: self.read_series(*pair), wanted), strict=True
-        ):
-            run.set_series(series)
+                return points
 
     def read_sampled_series(
         self,

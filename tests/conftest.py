@@ -4,7 +4,6 @@ and one headless Chromium for the browser tests."""
 from __future__ import annotations
 
 import functools
-import os
 import shutil
 import threading
 from collections.abc import Callable, Iterator
@@ -14,6 +13,8 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import pytest
+
+from tests.skips import skip_or_fail
 
 REPO = Path(__file__).resolve().parents[1]
 ENGINES = ("mkdocs", "zensical")
@@ -133,10 +134,7 @@ def built_sites(tmp_path_factory: pytest.TempPathFactory) -> BuiltSites:
 
 
 def _no_browser(reason: str) -> NoReturn:
-    message = f"headless Chromium is not available: {reason}"
-    if os.environ.get("LABBOOK_REQUIRE_BROWSER") == "1":
-        pytest.fail(message + " (LABBOOK_REQUIRE_BROWSER=1 makes this a failure)", pytrace=False)
-    pytest.skip(message)
+    skip_or_fail(f"headless Chromium is not available: {reason}", "LABBOOK_REQUIRE_BROWSER")
 
 
 @pytest.fixture(scope="session")

@@ -15,6 +15,7 @@ import pytest
 
 from labbook.cli import main
 from labbook.example_runs import write_example_runs
+from tests.skips import skip_or_fail
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -521,7 +522,7 @@ def test_console_script_as_a_subprocess(broken: Path) -> None:
 def test_installed_entry_point(project: Path) -> None:
     exe = shutil.which("labbook", path=str(Path(sys.executable).parent))
     if exe is None:
-        pytest.skip("the labbook entry point is not installed next to this Python")
+        skip_or_fail("the labbook entry point is not installed next to this Python")
     done = subprocess.run(
         [exe, "show", "55099932"],
         cwd=project,

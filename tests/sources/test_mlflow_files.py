@@ -15,6 +15,7 @@ import yaml
 from labbook.errors import RunDataError, RunNotFound, SourceError
 from labbook.sources import open_source
 from labbook.sources.mlflow_files import MlflowFileSource
+from tests.skips import skip_or_fail
 
 from .conftest import (
     LoggedStore,
@@ -341,9 +342,7 @@ def test_a_param_that_is_not_utf8_is_reported(
 
 def realworld_stores() -> list[Path]:
     if not REALWORLD.is_dir():
-        if os.environ.get("CI"):
-            pytest.fail(f"{REALWORLD} is missing; CI must provide the real-world stores")
-        pytest.skip(f"{REALWORLD} is not on this machine")
+        skip_or_fail(f"{REALWORLD} (the real-world stores) is not on this machine")
     stores = sorted(REALWORLD.glob("*/mlruns"))
     assert len(stores) >= 3
     return stores
@@ -503,3 +502,76 @@ def test_latest_value_is_at_the_highest_step_then_latest_time() -> None:
     for data, expected in cases.items():
         got = latest_value(parse_metric_file("m", data, bad))
         assert got == expected or (math.isnan(got) and math.isnan(expected)), data
+
+
+def test_a_runs_metric_files_parsed_together_read_as_each_alone() -> None:
+    from labbook.sources.mlflow_files import _fast_columns, _fast_columns_together
+
+    files = [
+        b"1000 0.5 0\n1001 0.25 1\n",
+        b"1000 0.5 0\n\n1001 0.25 1\n",  # a blank line: rows and lines differ
+        b"2000 1.5\n2001 2.5\n",  # MLflow 1.x, no step
+        b"3000 0.1 0\n3001 0.2 1\n3002 0.3",  # cut off
+        b"4000 nan 5\n4001 -inf 6\n",
+        b"5000 x 1\n",  # not a number
+        b"6000 0.7 2\n",
+        b"",
+        b"7000 0.5\n",
+    ]
+    together = _fast_columns_together(files)
+    for data, got in zip(files, together, strict=True):
+        alone = _fast_columns(data)
+        if alone is None:
+            assert got is None, data
+        else:
+            assert got is not None, data
+            for a, b in zip(alone, got, strict=True):
+                assert a.dtype == b.dtype and np.array_equal(a, b, equal_nan=True), data
+    assert [c is not None for c in together] == [1, 1, 1, 0, 1, 0, 1, 0, 1]
+    # One bad file among good ones: the good ones still take the fast path.
+    mixed = _fast_columns_together([files[0], files[5], files[6]])
+    assert mixed[0] is not None and mixed[1] is None and mixed[2] is not None
+
+
+def test_meta_yaml_fast_reader_gives_what_yaml_gives() -> None:
+    from labbook.sources.mlflow_files import _simple_meta
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    rng = np.random.default_rng(11)
+    pieces = [
+        *"abyYnNoOtTfe0123456789 :/.-_@+=,'#\"[]{}~!&*|>%\t",
+        *("0b", "0x", "yes", "on", "Off", "null", "NULL", ".inf", "1e5", ": ", " #", "''", "é"),
+    ]
+    texts = [
+        # As MLflow 1.x to 3.x write them.
+        b"artifact_uri: file:///tmp/mlruns/1/0ba582a1eae9409ba7d56573c7a22bf3/artifacts\n"
+        b"end_time: null\nentry_point_name: ''\nexperiment_id: '634836504663364838'\n"
+        b"lifecycle_stage: active\nname: ''\nrun_id: 0ba582a1eae9409ba7d56573c7a22bf3\n"
+        b"run_name: run-0230\nsource_type: 4\nstart_time: 1794441600000\nstatus: 3\n"
+        b"tags: []\nuser_id: unknown\n",
+        b"name: 0b101\n",  # a binary integer to YAML 1.1
+        b"run_id: 0b1\n",
+        b"name: it''s\n",
+        b"name: 'it''s'\n",
+        b"yes: 1\n",
+        b"name: a: b\n",
+        b"name: a #b\n",
+        b"name: x\r\n",
+        b"name: x\n  y\n",
+        b"",
+        b"\n",
+    ]
+    for _ in range(3000):
+        value = "".join(rng.choice(pieces) for _ in range(rng.integers(0, 7)))
+        texts.append(f"name: {value}\nstatus: {rng.integers(-9, 9)}\n".encode())
+        texts.append(yaml.safe_dump({"name": value, "run_id": value}).encode())
+    fast = 0
+    for text in texts:
+        got = _simple_meta(text)
+        if got is None:
+            continue
+        fast += 1
+        want = yaml.load(text, Loader=loader)
+        assert got == want, text
+        assert [type(v) for v in got.values()] == [type(v) for v in want.values()], text
+    assert _simple_meta(texts[0]) is not None and fast > 1000

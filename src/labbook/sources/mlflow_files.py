@@ -12,16 +12,19 @@ Layout::
 
 A key with `/` in it (`val/acc`) is a sub-folder. Every metric file is parsed once,
 when the runs are listed (the summary is MLflow's "latest" value: highest step, then
-latest timestamp, which needs every line), with numpy doing the number parsing; the
-parsed series are kept (up to `MAX_KEPT_POINTS`) so reading them afterwards costs
-nothing. What cannot be read is reported through `problems()` by path and line, and
-skipped. Nothing here writes to the store.
+latest timestamp, which needs every line), with numpy doing the number parsing, one
+call for all of a run's files; the parsed series are kept (up to `MAX_KEPT_POINTS`) so
+reading them afterwards costs nothing. meta.yaml files as MLflow writes them (plain
+`key: value` lines) are read by a small parser that gives what YAML gives; any other
+form goes to PyYAML. What cannot be read is reported through `problems()` by path and
+line, and skipped. Nothing here writes to the store.
 """
 
 from __future__ import annotations
 
 import io
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,13 +62,30 @@ _OS_JUNK = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
 # a series is parsed again when asked for, so a huge store does not fill memory.
 MAX_KEPT_POINTS = 5_000_000
 
-# Integers a float64 holds exactly; beyond, the careful line-by-line parser is used.
-_EXACT_INT = float(2**53)
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 # MLflow writes 2 (1.x: no step), 3, or 5 (with dataset name and digest) fields a line.
 _FIELD_COUNTS = (2, 3, 5)
 
 _YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+# meta.yaml as MLflow writes it (yaml.safe_dump): one `key: value` line per field.
+_META_LINE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*):(?: (.*))?")
+# Values read the same by any YAML 1.1 loader: unquoted text that cannot be taken for a
+# number, date or boolean (a letter first, or a hex ID with a letter in it) and holds no
+# ": ", " #" or other indicator; a decimal integer; a single-quoted ASCII string.
+_META_WORD = r"[A-Za-z0-9_./@+=,-]+"
+_META_TEXT = re.compile(
+    # A hex run ID may start with a digit; 0b and 0s and 1s is a binary integer to YAML 1.1.
+    rf"(?:[A-Za-z][A-Za-z0-9_./@+=,-]*|(?!0b[01]+\Z)[0-9a-f]*[a-f][0-9a-f]*)"
+    rf"(?:(?::+| ){_META_WORD})*"
+)
+_META_INT = re.compile(r"-?(?:0|[1-9][0-9]*)")
+_META_QUOTED = re.compile(r"'((?:[\x20-\x26\x28-\x7e]|'')*)'")
+_YAML_NULLS = frozenset({"", "~", "null", "Null", "NULL"})
+# Words YAML 1.1 reads as booleans (or null): a key or value spelled so goes to YAML.
+_YAML_WORDS = _YAML_NULLS | frozenset(
+    "yes Yes YES no No NO true True TRUE false False FALSE on On ON off Off OFF".split()
+)
 
 
 @dataclass(frozen=True)
@@ -296,10 +316,15 @@ class MlflowFileSource(Source):
     def _load_meta(self, path: Path, consequence: str) -> dict[str, Any] | None:
         """Gives a meta.yaml's mapping, or None after reporting why it cannot be read."""
         try:
-            loaded = yaml.load(path.read_bytes(), Loader=_YAML_LOADER)
+            data = path.read_bytes()
+            # MLflow's own meta.yaml files take the fast path; anything else goes to YAML.
+            loaded = _simple_meta(data)
+            if loaded is None:
+                loaded = yaml.load(data, Loader=_YAML_LOADER)
         except OSError as exc:
             problem, line = f"cannot read meta.yaml ({exc.strerror})", None
-        except yaml.YAMLError as exc:
+        except (yaml.YAMLError, ValueError) as exc:
+            # PyYAML raises ValueError for some malformed numbers (`0b_`, `0x_`).
             mark = getattr(exc, "problem_mark", None)
             problem = f"meta.yaml is not valid YAML ({getattr(exc, 'problem', None) or exc})"
             line = mark.line + 1 if mark is not None else None
@@ -351,37 +376,68 @@ class MlflowFileSource(Source):
         """Gives the run's summary (each key's latest value), keeping the parsed series."""
         summary: dict[str, Scalar] = {}
         files: dict[str, str] = {}
+        read: list[tuple[str, str, bytes]] = []
         for key, path in sorted(_key_files(folder)):
             files[key] = path
-            parsed = self._parse_metric_file(path, key, report=True)
-            if parsed is None:
+            data = self._read_metric_file(path, report=True)
+            if data is not None:
+                read.append((key, path, data))
+        self._metric_files[run_id] = files
+        # The run's files go through numpy together: one call costs less than one a file.
+        parsed = _fast_columns_together([data for _, _, data in read])
+        for (key, path, data), columns in zip(read, parsed, strict=True):
+            found = self._to_series(key, path, data, columns, report=True)
+            if found is None:
                 continue
-            series, latest = parsed
+            series, latest = found
             summary[key] = latest
             if self._kept_points + len(series) <= MAX_KEPT_POINTS:
                 self._kept[(run_id, key)] = series
                 self._kept_points += len(series)
-        self._metric_files[run_id] = files
         return summary
 
     def _parse_metric_file(
         self, path: str, key: str, *, report: bool
     ) -> tuple[Series, float] | None:
         """Gives (series, latest value) of one metric file, or None if it holds no point."""
-        sink: list[SourceError] = self._problems if report else []
-        bad = _ProblemLog(sink, self._show(path), self.uri)
-        try:
-            data = _read(path)
-        except OSError as exc:
-            bad.add(f"cannot read the metric file ({exc.strerror}); metric skipped")
+        data = self._read_metric_file(path, report=report)
+        if data is None:
             return None
-        series = parse_metric_file(key, data, bad)
-        if len(series) == 0 and bad.count == 0:
-            bad.add("the metric file is empty; metric skipped")
-        bad.close()
+        return self._to_series(key, path, data, _fast_columns(data), report=report)
+
+    def _read_metric_file(self, path: str, *, report: bool) -> bytes | None:
+        try:
+            return _read(path)
+        except OSError as exc:
+            bad = self._problem_log(path, report)
+            bad.add(f"cannot read the metric file ({exc.strerror}); metric skipped")
+            bad.close()
+            return None
+
+    def _to_series(
+        self, key: str, path: str, data: bytes, columns: _Columns | None, *, report: bool
+    ) -> tuple[Series, float] | None:
+        """Gives (series, latest value) of a metric file's bytes, or None if they hold no point.
+
+        `columns` are the fast parser's; without them, the careful parser reads the file
+        line by line and reports what it skips.
+        """
+        if columns is not None:
+            series = _sorted_series(key, *columns)
+        else:
+            # The problem log (and the path shown in it) only for files that need it.
+            bad = self._problem_log(path, report)
+            series = _sorted_series(key, *_careful_columns(data, bad))
+            if len(series) == 0 and bad.count == 0:
+                bad.add("the metric file is empty; metric skipped")
+            bad.close()
         if len(series) == 0:
             return None
         return series, latest_value(series)
+
+    def _problem_log(self, path: str, report: bool) -> _ProblemLog:
+        sink: list[SourceError] = self._problems if report else []
+        return _ProblemLog(sink, self._show(path), self.uri)
 
     def _list_artifacts(self, run_id: str, run_dir: Path, artifact_uri: object) -> list[str]:
         """Gives the run's artifact files: its artifacts/ folder, else a local artifact_uri."""
@@ -480,6 +536,47 @@ def _read(path: str) -> bytes:
         return file.read()
 
 
+def _simple_meta(data: bytes) -> dict[str, Any] | None:
+    """Gives a meta.yaml's mapping when every line is a plain `key: value`, else None.
+
+    What it reads, it reads as YAML does: text, decimal integers, single-quoted strings,
+    null, `[]` and `{}`. Anything else (a comment, a folded line, a double-quoted or
+    non-ASCII string, a boolean, a float) gives None, and the caller uses a YAML parser;
+    so does a file that is not UTF-8 or holds no field.
+    """
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    meta: dict[str, Any] = {}
+    for line in text.split("\n"):
+        if not line:
+            continue
+        matched = _META_LINE.fullmatch(line)
+        if matched is None:
+            return None
+        key, value = matched.group(1), matched.group(2) or ""
+        if key in _YAML_WORDS:
+            return None
+        if value in _YAML_NULLS:
+            meta[key] = None
+        elif value in _YAML_WORDS:
+            return None
+        elif _META_TEXT.fullmatch(value):
+            meta[key] = value
+        elif _META_INT.fullmatch(value):
+            meta[key] = int(value)
+        elif (quoted := _META_QUOTED.fullmatch(value)) is not None:
+            meta[key] = quoted.group(1).replace("''", "'")
+        elif value == "[]":
+            meta[key] = []
+        elif value == "{}":
+            meta[key] = {}
+        else:
+            return None
+    return meta or None
+
+
 # -- metric files ------------------------------------------------------------------------------
 
 
@@ -493,7 +590,11 @@ def parse_metric_file(key: str, data: bytes, bad: _ProblemLog) -> Series:
     columns = _fast_columns(data)
     if columns is None:
         columns = _careful_columns(data, bad)
-    stamps, values, steps = columns
+    return _sorted_series(key, *columns)
+
+
+def _sorted_series(key: str, stamps: IntArray, values: FloatArray, steps: IntArray) -> Series:
+    """Gives a Series of the columns in step order (equal steps by timestamp, then file order)."""
     if len(steps) > 1 and not _in_step_order(steps, stamps):
         order = np.lexsort((stamps, steps))  # stable: equal (step, time) keep file order
         stamps, values, steps = stamps[order], values[order], steps[order]
@@ -517,33 +618,79 @@ def latest_value(series: Series) -> float:
     return float("nan") if np.all(np.isnan(tied)) else float(np.nanmax(tied))
 
 
-def _fast_columns(data: bytes) -> tuple[FloatArray, FloatArray, IntArray] | None:
+# A metric file's (timestamps in ms, values, steps), in file order.
+_Columns = tuple[IntArray, FloatArray, IntArray]
+
+# The columns of a file whose lines all hold 2 (MLflow 1.x) or 3 fields.
+_ROW_TYPES = {
+    2: np.dtype([("stamp", np.int64), ("value", np.float64)]),
+    3: np.dtype([("stamp", np.int64), ("value", np.float64), ("step", np.int64)]),
+}
+
+
+def _fast_columns(data: bytes) -> _Columns | None:
     """Gives (timestamps ms, values, steps) when every line holds 2 or 3 plain numbers, else None.
 
-    numpy's C parser reads the whole file in one call (the bulk of the time goes into
-    its float parsing, correctly rounded). Any irregular line (text, a field too many or
-    too few, a cut-off last line) makes this give None, and the careful parser reports it.
+    numpy's C parser reads the whole file in one call, the timestamps and steps as 64-bit
+    integers and the values as correctly rounded doubles; most of the time goes into that
+    float parsing. Any irregular line (text, a field too many or too few, a number out of
+    range, a cut-off last line) makes this give None, and the careful parser reports it.
     """
-    if not data.endswith(b"\n") or not data.strip():
+    if not data.endswith(b"\n"):
         return None
+    row_type = _ROW_TYPES.get(data.count(b" ", 0, data.find(b"\n")) + 1)
+    if row_type is None:
+        return None
+    return _load_rows(data, row_type)
+
+
+def _fast_columns_together(files: Sequence[bytes]) -> list[_Columns | None]:
+    """Gives `_fast_columns` of each file, parsing files of the same form in one numpy call.
+
+    The files are parsed as one text; when every line of it gave a row, each file's rows
+    are its lines, in order. Otherwise (or if the text does not parse) each file is tried
+    on its own, so one bad file costs its neighbours only time.
+    """
+    found: list[_Columns | None] = [None] * len(files)
+    groups: dict[int, list[int]] = {}
+    for i, data in enumerate(files):
+        if data.endswith(b"\n"):
+            fields = data.count(b" ", 0, data.find(b"\n")) + 1
+            if fields in _ROW_TYPES:
+                groups.setdefault(fields, []).append(i)
+    for fields, members in groups.items():
+        if len(members) > 1:
+            lines = [files[i].count(b"\n") for i in members]
+            columns = _load_rows(b"".join(files[i] for i in members), _ROW_TYPES[fields])
+            if columns is not None and len(columns[0]) == sum(lines):
+                ends = np.cumsum(lines).tolist()
+                for i, start, end in zip(members, [0, *ends], ends, strict=False):
+                    found[i] = (
+                        columns[0][start:end],
+                        columns[1][start:end],
+                        columns[2][start:end],
+                    )
+                continue
+        for i in members:
+            found[i] = _load_rows(files[i], _ROW_TYPES[fields])
+    return found
+
+
+def _load_rows(data: bytes, row_type: np.dtype[Any]) -> _Columns | None:
+    """Gives the columns of text whose every line is `timestamp value [step]`, else None."""
     try:
-        table = np.loadtxt(
-            io.BytesIO(data), dtype=np.float64, delimiter=" ", comments=None, ndmin=2
-        )
-    except ValueError:
+        table = np.loadtxt(io.BytesIO(data), dtype=row_type, delimiter=" ", comments=None, ndmin=1)
+    except (ValueError, OverflowError):
         return None
-    if table.shape[1] not in (2, 3):
-        return None
-    stamps, values = table[:, 0], table[:, 1]
+    stamps = np.ascontiguousarray(table["stamp"])
+    values = np.ascontiguousarray(table["value"])
     # MLflow 1.x wrote no step: every point is at step 0.
-    steps = table[:, 2] if table.shape[1] == 3 else np.zeros(len(table))
-    for column in (stamps, steps):
-        if not (np.all(np.abs(column) < _EXACT_INT) and np.array_equal(column, np.trunc(column))):
-            return None
-    return stamps.copy(), values.copy(), steps.astype(np.int64)
+    has_steps = "step" in (row_type.names or ())
+    steps = np.ascontiguousarray(table["step"]) if has_steps else np.zeros_like(stamps)
+    return stamps, values, steps
 
 
-def _careful_columns(data: bytes, bad: _ProblemLog) -> tuple[FloatArray, FloatArray, IntArray]:
+def _careful_columns(data: bytes, bad: _ProblemLog) -> tuple[IntArray, FloatArray, IntArray]:
     """Gives (timestamps ms, values, steps) line by line, reporting and skipping bad lines."""
     stamps: list[int] = []
     values: list[float] = []
@@ -583,15 +730,16 @@ def _careful_columns(data: bytes, bad: _ProblemLog) -> tuple[FloatArray, FloatAr
         values.append(value)
         steps.append(step)
     return (
-        np.asarray(stamps, dtype=np.float64),
+        np.asarray(stamps, dtype=np.int64),
         np.asarray(values, dtype=np.float64),
         np.asarray(steps, dtype=np.int64),
     )
 
 
-def _in_step_order(steps: IntArray, stamps: FloatArray) -> bool:
+def _in_step_order(steps: IntArray, stamps: IntArray) -> bool:
     """Tells whether points are already ordered by step, then timestamp."""
-    step_diff = np.diff(steps)
-    if np.all(step_diff > 0):
+    later = steps[1:] > steps[:-1]
+    if later.all():  # the array method: np.all's wrapper costs more than the check here
         return True
-    return bool(np.all((step_diff > 0) | ((step_diff == 0) & (np.diff(stamps) >= 0))))
+    same = steps[1:] == steps[:-1]
+    return bool((later | (same & (stamps[1:] >= stamps[:-1]))).all())

@@ -338,7 +338,7 @@ def test_show_prints_params_and_metric_keys(
     ]
     metrics = lines[lines.index("metrics:") + 1 :]
     assert metrics == [
-        "  best/val_acc (0 points)",
+        "  best/val_acc (summary only)",
         "  train/acc (600 points)",
         "  train/loss (600 points)",
         "  val/acc (30 points)",

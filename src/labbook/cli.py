@@ -186,7 +186,8 @@ def cmd_show(args: argparse.Namespace) -> int:
     if keys:
         print("metrics:")
         for key in keys:
-            print(f"  {key} ({len(run.series(key))} points)")
+            points = len(run.series(key))
+            print(f"  {key} ({points} points)" if points else f"  {key} (summary only)")
     if run.artifacts:
         print("artifacts:")
         for artifact in run.artifacts:

@@ -149,12 +149,21 @@ def split_uri(uri: str) -> tuple[str | None, str]:
 
 def detect_scheme(path: Path) -> str:
     """Gives the scheme of a bare path from what it holds."""
-    if path.is_dir():
-        if (path / "0" / "meta.yaml").exists() or any(path.glob("*/meta.yaml")):
-            if "mlflow+file" in source_schemes():
-                return "mlflow+file"
-        if any(path.rglob("events.out.tfevents.*")) and "tensorboard" in source_schemes():
-            return "tensorboard"
+    if path.is_file():
+        with path.open("rb") as handle:
+            if handle.read(16) == b"SQLite format 3\x00":
+                return "mlflow+sqlite"
+        return "dir"
+    if not path.is_dir():
+        return "dir"
+    if (path / "0" / "meta.yaml").exists() or any(path.glob("*/meta.yaml")):
+        return "mlflow+file"
+    if any(path.glob("*/*.wandb")) or any(path.glob("wandb/*/*.wandb")):
+        return "wandb+offline"
+    if any(path.glob("*/run.json")) or any(path.glob("*/metrics.jsonl")):
+        return "dir"
+    if any(path.rglob("events.out.tfevents.*")):
+        return "tensorboard"
     return "dir"
 
 
@@ -175,6 +184,9 @@ def open_source(uri: str, *, name: str | None = None, base_dir: Path | str | Non
                 "relative to the folder holding mkdocs.yml",
             )
         scheme = detect_scheme(path)
+        if scheme == "mlflow+sqlite":
+            # The SQL source takes MLflow's own URI form: three slashes, then the path.
+            rest = "///" + rest
     if scheme not in schemes:
         known = ", ".join(sorted(schemes))
         raise SourceError(

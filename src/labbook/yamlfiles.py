@@ -30,5 +30,9 @@ TolerantLoader.add_multi_constructor("tag:yaml.org,2002:python/", _plain)
 
 
 def load_tolerant(data: str | bytes) -> Any:
-    """Gives the YAML document's data; raises yaml.YAMLError on a syntax error."""
-    return yaml.load(data, Loader=TolerantLoader)
+    """Gives the YAML document's data; raises yaml.YAMLError on any error in it."""
+    try:
+        return yaml.load(data, Loader=TolerantLoader)
+    except ValueError as exc:
+        # PyYAML raises ValueError, not YAMLError, for values such as `2026-02-30` or `0b_`.
+        raise yaml.YAMLError(f"bad value: {exc}") from exc

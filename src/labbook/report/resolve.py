@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ..errors import AmbiguousRun, LabbookError, ReportError, RunNotFound
+from ..errors import LabbookError, ReportError, RunNotFound
 from ..model import Run, RunSet
-from ..sources.base import MIN_PREFIX, Source, closest_hint
+from ..sources.base import Source, find_run
 
 QUERY_KEYS = frozenset({"source", "experiment", "filter", "order_by", "limit"})
 
@@ -32,28 +32,12 @@ class Resolver:
         source_name, sep, rest = ref.partition(":")
         if sep and source_name in self.sources:
             return self.sources[source_name].get(rest)
-        candidates: list[Run] = [r for name in self.sources for r in self._runs_of(name)]
-        tests: list[Callable[[Run], bool]] = [
-            lambda r: r.id == ref,
-            lambda r: len(ref) >= MIN_PREFIX and r.id.startswith(ref),
-            lambda r: r.name == ref,
-        ]
-        for test in tests:
-            found = [r for r in candidates if test(r)]
-            if len(found) == 1:
-                return found[0]
-            if len(found) > 1:
-                raise AmbiguousRun(
-                    f"run {ref!r} is ambiguous: it matches "
-                    + ", ".join(f"{r.ref} ({r.name})" for r in found[:5]),
-                    hint="write SOURCE:ID or more characters of the ID",
-                )
         if not self.sources:
             raise RunNotFound(
                 f"no run {ref!r}: no sources are configured",
                 hint="add sources under the labbook plugin in mkdocs.yml",
             )
-        raise RunNotFound(f"no run {ref!r} in any source" + closest_hint(ref, candidates))
+        return find_run(ref, [r for name in self.sources for r in self._runs_of(name)])
 
     def query(self, spec: Mapping[str, Any]) -> RunSet:
         """Gives the runs an inline query mapping selects."""
@@ -110,7 +94,13 @@ def resolve_run_sets(
     if spec is None:
         return sets, errors
     if not isinstance(spec, Mapping):
-        return sets, [ReportError("'runs' must map set names to queries or run lists", file=path, line=lines.get("runs"))]
+        return sets, [
+            ReportError(
+                "'runs' must map set names to queries or run lists",
+                file=path,
+                line=lines.get("runs"),
+            )
+        ]
     for name, set_spec in spec.items():
         line = lines.get(f"runs.{name}", lines.get("runs"))
         try:

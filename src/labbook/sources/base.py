@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import difflib
+import re
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import ClassVar
@@ -71,25 +72,36 @@ class Source(ABC):
         return RunSet(apply_query(runs, filter, order_by, limit))
 
     def get(self, ref: str) -> Run:
-        """Gives the run with this ID, or the one run whose ID starts with this prefix."""
-        runs = self.list_runs()
-        for run in runs:
-            if run.id == ref:
-                return run
-        matches = [r for r in runs if len(ref) >= MIN_PREFIX and r.id.startswith(ref)]
-        if len(matches) == 1:
-            return matches[0]
-        if len(matches) > 1:
+        """Gives the run with this ID, the one whose ID starts with this prefix, or by name."""
+        try:
+            return find_run(ref, self.list_runs(), where=f"source {self.name!r}")
+        except (AmbiguousRun, RunNotFound) as exc:
+            exc.source = self.uri
+            raise
+
+
+def find_run(ref: str, runs: Sequence[Run], where: str | None = None) -> Run:
+    """Gives the one run `ref` names among `runs`: exact ID, unique prefix (6+), or exact name.
+
+    Each way is tried in turn and the first that matches anything decides, so an exact ID
+    wins over a longer ID it is a prefix of.
+    """
+    tests: list[Callable[[Run], bool]] = [
+        lambda r: r.id == ref,
+        lambda r: len(ref) >= MIN_PREFIX and r.id.startswith(ref),
+        lambda r: r.name == ref,
+    ]
+    for test in tests:
+        found = [r for r in runs if test(r)]
+        if len(found) == 1:
+            return found[0]
+        if len(found) > 1:
             raise AmbiguousRun(
-                f"run {ref!r} is ambiguous in source {self.name!r}: it matches "
-                + ", ".join(r.id for r in matches[:5]),
-                source=self.uri,
-                hint="give more characters of the ID",
+                f"run {ref!r} is ambiguous{f' in {where}' if where else ''}: it matches "
+                + ", ".join(f"{r.ref} ({r.name})" for r in found[:5]),
+                hint="write SOURCE:ID or more characters of the ID",
             )
-        raise RunNotFound(
-            f"no run {ref!r} in source {self.name!r}" + closest_hint(ref, runs),
-            source=self.uri,
-        )
+    raise RunNotFound(f"no run {ref!r} in {where or 'any source'}" + closest_hint(ref, runs))
 
 
 def closest_hint(ref: str, runs: Sequence[Run], n: int = 3) -> str:
@@ -132,10 +144,24 @@ def _load_class(target: str) -> type[Source]:
     from importlib import import_module
 
     module_name, _, attr = target.partition(":")
-    cls = getattr(import_module(module_name), attr)
+    try:
+        cls = getattr(import_module(module_name), attr)
+    except (ImportError, AttributeError) as exc:
+        raise SourceError(
+            f"the source {target} cannot be loaded: {exc}",
+            hint="reinstall the package that provides it",
+        ) from exc
     if not (isinstance(cls, type) and issubclass(cls, Source)):
         raise SourceError(f"{target} is not a labbook Source")
     return cls
+
+
+_USERINFO = re.compile(r"(//)[^/@\s]*@")
+
+
+def redact_uri(uri: str) -> str:
+    """Gives a URI with any `user:password@` taken out, fit for an error message."""
+    return _USERINFO.sub(r"\1", uri)
 
 
 def split_uri(uri: str) -> tuple[str | None, str]:
@@ -178,8 +204,8 @@ def open_source(uri: str, *, name: str | None = None, base_dir: Path | str | Non
             path = base / path
         if not path.exists():
             raise SourceError(
-                f"source path {rest!r} does not exist (looked in {path})",
-                source=uri,
+                f"source path {redact_uri(rest)!r} does not exist (looked in {path})",
+                source=redact_uri(uri),
                 hint="check the path in mkdocs.yml's labbook sources; relative paths are "
                 "relative to the folder holding mkdocs.yml",
             )
@@ -190,8 +216,8 @@ def open_source(uri: str, *, name: str | None = None, base_dir: Path | str | Non
     if scheme not in schemes:
         known = ", ".join(sorted(schemes))
         raise SourceError(
-            f"unknown source scheme {scheme!r} in {uri!r}",
-            source=uri,
+            f"unknown source scheme {scheme!r} in {redact_uri(uri)!r}",
+            source=redact_uri(uri),
             hint=f"known schemes: {known}",
         )
     cls = _load_class(schemes[scheme])

@@ -130,10 +130,12 @@ def cmd_runs(args: argparse.Namespace) -> int:
                     hint="configured sources: " + (", ".join(sources) or "none"),
                 )
             sources = {args.source: sources[args.source]}
-    runs = RunSet()
-    for source in sources.values():
-        order_by = [args.order_by] if args.order_by else None
-        runs = runs + source.search(filter=args.filter, order_by=order_by, limit=args.limit)
+    from .query import apply_query
+
+    # One query over every source's runs, so order and limit are global.
+    everything = [run for source in sources.values() for run in source.list_runs()]
+    order_by = [args.order_by] if args.order_by else None
+    runs = RunSet(apply_query(everything, args.filter, order_by, args.limit))
     keys = sorted({k for r in runs for k, v in r.summary.items() if isinstance(v, int | float)})[:6]
     rows = [_run_row(r, keys) for r in runs]
     if args.format == "json":
@@ -223,7 +225,9 @@ def build_parser() -> argparse.ArgumentParser:
         return p
 
     p = with_config(sub.add_parser("build", help="build the site"))
-    p.add_argument("-d", "--site-dir", help="where to write the site (default: mkdocs.yml's site_dir)")
+    p.add_argument(
+        "-d", "--site-dir", help="where to write the site (default: mkdocs.yml's site_dir)"
+    )
     p.add_argument("--strict", action="store_true", help="fail on any report error or warning")
     p.add_argument("--engine", choices=("mkdocs", "zensical"), default="mkdocs")
     p.set_defaults(func=cmd_build)

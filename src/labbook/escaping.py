@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 from typing import Any
+from urllib.parse import urlsplit
 
 from markupsafe import Markup, escape
 
@@ -20,6 +21,27 @@ _LINE_START_SPECIAL = set("-:=.")
 def escape_html(value: object) -> Markup:
     """Gives text safe inside HTML elements and attribute values."""
     return escape("" if value is None else str(value))
+
+
+class MarkdownSafe(Markup):
+    """Markup whose concatenation escapes the other side for Markdown too, not only HTML.
+
+    `{{ (run | link) + other.name }}` joins through here, so the name stays literal.
+    """
+
+    @classmethod
+    def escape(cls, s: Any) -> MarkdownSafe:
+        if hasattr(s, "__html__"):
+            return cls(s.__html__())
+        return cls(escape_inline(s))
+
+
+def safe_link(link: str | None) -> str | None:
+    """Gives the link when it is a web or relative address; never a `javascript:` one."""
+    if not link:
+        return None
+    scheme = urlsplit(link.strip()).scheme.lower()
+    return link if scheme in ("", "http", "https") else None
 
 
 def escape_inline(value: object) -> Markup:
@@ -40,7 +62,7 @@ def escape_inline(value: object) -> Markup:
             out.append(" ")
         else:
             out.append(ch)
-    return Markup("".join(out))
+    return MarkdownSafe("".join(out))
 
 
 def _clean(value: Any) -> Any:

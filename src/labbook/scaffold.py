@@ -54,6 +54,11 @@ def example_dir() -> Path:
     return Path(__file__).resolve().parents[2]
 
 
+def any_files(path: Path) -> bool:
+    """Gives whether path is a file, or a folder holding any file."""
+    return path.is_file() or any(p.is_file() for p in path.rglob("*"))
+
+
 def init_project(target: Path, *, example: bool = False) -> list[Path]:
     """Writes a new project into target and gives the paths written; never overwrites."""
     target.mkdir(parents=True, exist_ok=True)
@@ -61,6 +66,17 @@ def init_project(target: Path, *, example: bool = False) -> list[Path]:
     if config.exists():
         raise ConfigError(
             f"{config} already exists", hint="init writes only into a folder without a project"
+        )
+    planned = (
+        ["reports", "runs"]
+        if not example
+        else ["reports", "runs", "mlflow.db", "wandb", "tensorboard"]
+    )
+    clashes = [name for name in planned if (target / name).exists() and any_files(target / name)]
+    if clashes:
+        raise ConfigError(
+            f"{target} already holds " + ", ".join(clashes),
+            hint="init writes only into a folder without a project; choose an empty folder",
         )
     written: list[Path] = []
     if example:

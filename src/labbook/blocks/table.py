@@ -7,10 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from ..errors import LabbookError
-from ..escaping import escape_html
+from ..escaping import escape_html, safe_link
 from ..model import ATTRIBUTES, Run, RunSet, column_value
 from .base import (
     COMMON_OPTIONS,
@@ -161,7 +160,7 @@ class TableBlock(Block):
             format_duration(value) if column.key == "duration" else display_value(value)
         )
         if column.key == "name":
-            link = _safe_link(self.ctx.run_link(run))
+            link = safe_link(self.ctx.run_link(run))
             if link is not None:
                 shown = f'<a href="{escape_html(link)}">{shown}</a>'
         return f"<td{attrs}>{shown}</td>"
@@ -413,9 +412,3 @@ def _order(value: Any) -> tuple[int, float, str] | None:
     return (2, 0.0, str(value))
 
 
-def _safe_link(link: str | None) -> str | None:
-    """Gives the link when it is a web or relative address; never a `javascript:` one."""
-    if not link:
-        return None
-    scheme = urlsplit(link.strip()).scheme.lower()
-    return link if scheme in ("", "http", "https") else None

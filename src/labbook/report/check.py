@@ -22,10 +22,11 @@ class CheckResult:
 def check_project(project: Project) -> CheckResult:
     """Gives the problems of every report, each with its file and line."""
     compiler = ProjectCompiler(project)
-    result = CheckResult(source_problems=compiler.source_errors)
+    result = CheckResult()
     for path in project.reports():
         page = compiler.compile_file(path)
         result.reports += 1
         result.errors.extend(page.errors)
         result.warnings.extend(page.warnings)
+    result.source_problems = compiler.source_errors
     return result

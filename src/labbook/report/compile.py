@@ -93,9 +93,16 @@ def _git_history(path: Path, root: Path) -> tuple[list[str], str | None]:
 
 
 def _header(
-    parsed: ParsedReport, body: str, options: CompileOptions, read_at: datetime | None
+    parsed: ParsedReport,
+    chunks: list[tuple[bool, str]],
+    options: CompileOptions,
+    read_at: datetime | None,
 ) -> tuple[str, str | None]:
-    """Gives the body with its title and byline (authors, last edit, data read) and the title."""
+    """Gives the page with its title and byline (authors, last edit, data read) and the title.
+
+    `chunks` are the compiled pieces, each flagged True when it is prose: the title is
+    the first H1 of the prose, never a `# comment` inside a code block.
+    """
     front = parsed.front_matter
     authors: list[str] = []
     raw_authors = front.get("authors")
@@ -121,14 +128,17 @@ def _header(
     byline = f'<p class="labbook-byline">{" · ".join(parts)}</p>' if parts else ""
     title = front.get("title")
     title = str(title) if title is not None else None
-    match = _H1.search(body)
-    if match:
-        title = title or match.group(1)
-        if byline:
-            body = body[: match.end()] + "\n\n" + byline + "\n" + body[match.end() :]
-        return body, title
+    for index, (is_prose, text) in enumerate(chunks):
+        match = _H1.search(text) if is_prose else None
+        if match:
+            title = title or match.group(1)
+            if byline:
+                text = text[: match.end()] + "\n\n" + byline + "\n" + text[match.end() :]
+            pieces = [c for _, c in chunks]
+            pieces[index] = text
+            return "".join(pieces), title
     head = f"# {title}\n\n" if title else ""
-    return head + (byline + "\n\n" if byline else "") + body, title
+    return head + (byline + "\n\n" if byline else "") + "".join(c for _, c in chunks), title
 
 
 def _default_runs(run_sets: Mapping[str, RunSet]) -> RunSet:
@@ -215,17 +225,17 @@ def compile_report(
         return resolver.run(ref)
 
     expressions = Expressions(Path(display), run_sets, lookup, lambda run: run.url)
-    out: list[str] = [error_box(e) + "\n\n" for e in set_errors]
+    out: list[tuple[bool, str]] = [(False, error_box(e) + "\n\n") for e in set_errors]
     block_index = 0
     for segment in parsed.segments:
         if isinstance(segment, Verbatim):
-            out.append(segment.text)
+            out.append((False, segment.text))
         elif isinstance(segment, Prose):
             try:
-                out.append(expressions.render(segment.text, segment.line))
+                out.append((True, expressions.render(segment.text, segment.line)))
             except LabbookError as exc:
                 page.errors.append(exc)
-                out.append("\n" + error_box(exc) + "\n\n" + segment.text)
+                out.append((True, "\n" + error_box(exc) + "\n\n" + segment.text))
         elif isinstance(segment, BlockFence):
             try:
                 block, runs = _build_block(
@@ -241,12 +251,20 @@ def compile_report(
                 exc.located(file=display, line=segment.line)
                 page.errors.append(exc)
                 html = error_box(exc)
+            except Exception as exc:  # a bug must cost one block, not the whole build
+                error = ReportError(
+                    f"this block could not be drawn ({type(exc).__name__}: {exc})",
+                    file=display,
+                    line=segment.line,
+                    hint="please report this as a labbook bug",
+                )
+                page.errors.append(error)
+                html = error_box(error)
             block_index += 1
-            out.append("\n" + html + "\n\n")
+            out.append((False, "\n" + html + "\n\n"))
 
-    body = "".join(out)
     read_at = datetime.now(UTC).replace(microsecond=0) if len(used) else None
-    page.markdown, page.title = _header(parsed, body, options, read_at)
+    page.markdown, page.title = _header(parsed, out, options, read_at)
     page.meta = {k: v for k, v in parsed.front_matter.items() if k not in ("runs",)}
     page.runs = used
     return page
@@ -268,6 +286,9 @@ class ProjectCompiler:
         errors = list(self.project.source_errors)
         for source in self.project.sources.values():
             errors.extend(source.problems())
+        # Sources that failed while reports were resolved (a tracker that did not answer).
+        seen = {str(e) for e in errors}
+        errors.extend(e for e in self.resolver.problems if str(e) not in seen)
         return errors
 
     def display_path(self, path: Path) -> str:

@@ -14,7 +14,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
 from ..errors import LabbookError, ReportError
-from ..escaping import escape_html, escape_inline
+from ..escaping import MarkdownSafe, escape_html, escape_inline, safe_link
 from ..model import Run, RunSet
 
 
@@ -103,10 +103,10 @@ class Expressions:
             if not isinstance(value, Run):
                 return escape_inline(value)
             label = escape_inline(value.name if text is None else text)
-            href = run_link(value)
+            href = safe_link(run_link(value))
             if not href:
                 return label
-            return Markup('<a href="{}" class="labbook-run-link">{}</a>').format(
+            return MarkdownSafe('<a href="{}" class="labbook-run-link">{}</a>').format(
                 escape_html(href), label
             )
 
@@ -139,7 +139,7 @@ class Expressions:
                 line=_error_line(exc, first_line),
                 hint="names available: run sets from the front matter and run(ref)",
             ) from exc
-        except (TypeError, ValueError, KeyError, AttributeError, jinja2.TemplateError) as exc:
+        except Exception as exc:  # any failure in an author's expression is a report error
             raise ReportError(
                 f"expression error: {type(exc).__name__}: {exc}",
                 file=self.path,

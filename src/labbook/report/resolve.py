@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ..errors import LabbookError, ReportError, RunNotFound
+from ..errors import LabbookError, ReportError, RunNotFound, SourceError
 from ..model import Run, RunSet
 from ..sources.base import Source, find_run
 
@@ -20,10 +20,17 @@ class Resolver:
         self.sources = dict(sources)
         self.default_source = default_source or next(iter(self.sources), None)
         self._all: dict[str, list[Run]] = {}
+        self.problems: list[SourceError] = []
 
     def _runs_of(self, name: str) -> list[Run]:
         if name not in self._all:
-            self._all[name] = self.sources[name].list_runs()
+            try:
+                self._all[name] = self.sources[name].list_runs()
+            except SourceError as exc:
+                # One unreachable source must not break references into the others;
+                # the build lists it among the source problems.
+                self.problems.append(exc)
+                self._all[name] = []
         return self._all[name]
 
     def run(self, ref: str) -> Run:
@@ -57,13 +64,20 @@ class Resolver:
         order_by = spec.get("order_by")
         if isinstance(order_by, str):
             order_by = [order_by]
+        if order_by is not None and not (
+            isinstance(order_by, list) and all(isinstance(o, str) for o in order_by)
+        ):
+            raise ReportError("'order_by' must be a list of texts like \"metrics.`val/acc` DESC\"")
+        query_filter = spec.get("filter")
+        if query_filter is not None and not isinstance(query_filter, str):
+            raise ReportError("'filter' must be text, e.g. \"params.lr > 0.01\"")
         limit = spec.get("limit")
         if limit is not None and (not isinstance(limit, int) or limit < 0):
             raise ReportError("'limit' must be a non-negative integer")
         experiment = spec.get("experiment")
         return self.sources[source_name].search(
             experiment=None if experiment is None else str(experiment),
-            filter=spec.get("filter"),
+            filter=query_filter,
             order_by=order_by,
             limit=limit,
         )

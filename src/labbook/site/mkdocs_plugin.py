@@ -9,6 +9,7 @@ from typing import Any
 from mkdocs.config import config_options as c
 from mkdocs.config.base import Config
 from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
@@ -55,12 +56,12 @@ class LabbookPlugin(BasePlugin[LabbookConfig]):  # type: ignore[no-untyped-call]
         self.errors: list[LabbookError] = []
         self.warnings: list[LabbookError] = []
 
-    def _settings(self) -> LabbookSettings:
-        return LabbookSettings(
-            sources=dict(self.config.sources),
-            notebook=self.config.notebook,
-            max_points=self.config.max_points,
-        )
+    def _settings(self, config_file: Path) -> LabbookSettings:
+        # The same validation as the CLI's, so `mkdocs build` rejects what `labbook` does.
+        try:
+            return LabbookSettings.from_mapping(dict(self.config), config_file)
+        except LabbookError as exc:
+            raise PluginError(str(exc)) from exc
 
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig | None:
         if not self.config.enabled:
@@ -71,7 +72,9 @@ class LabbookPlugin(BasePlugin[LabbookConfig]):  # type: ignore[no-untyped-call]
     def on_pre_build(self, *, config: MkDocsConfig) -> None:
         # A fresh project each build, so `mkdocs serve` re-reads runs on every rebuild.
         project = Project.from_settings(
-            Path(config.config_file_path), self._settings(), Path(config.docs_dir)
+            Path(config.config_file_path),
+            self._settings(Path(config.config_file_path)),
+            Path(config.docs_dir),
         )
         self.compiler = ProjectCompiler(project)
         self.pages = {}
@@ -102,6 +105,14 @@ class LabbookPlugin(BasePlugin[LabbookConfig]):  # type: ignore[no-untyped-call]
         if compiled.title and not page.meta.get("title"):
             page.meta["title"] = compiled.title
         return compiled.markdown
+
+    def on_post_build(self, *, config: MkDocsConfig) -> None:
+        if self.compiler is None:
+            return
+        reported = {str(e) for e in self.warnings}
+        for error in self.compiler.resolver.problems:
+            if str(error) not in reported:
+                self._report(error, warning=True)
 
     def on_serve(self, server: Any, *, config: MkDocsConfig, builder: Any) -> Any:
         # Rebuild when run data changes, not only when a report does.

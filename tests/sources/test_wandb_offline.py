@@ -419,7 +419,9 @@ def test_crashed_run_is_read_to_its_last_whole_record(wandb_runs: WandbRuns) -> 
     assert len(loss) > 100
     assert index.values.tolist() == list(range(len(index)))  # no row lost, none invented
     np.testing.assert_array_equal(loss.values, 1.0 / (index.values + 1))
-    assert run.summary["i"] == index.values[-1]
+    # The SDK writes a row's summary record beside its history record; a kill between the
+    # two leaves the summary one row ahead of the last whole history row, never more.
+    assert run.summary["i"] in (index.values[-1], index.values[-1] + 1)
     assert run.end_time is not None and run.start_time is not None
     assert source.problems() == []
     # Modified moments ago, with no exit record: it may still be running.

@@ -86,7 +86,8 @@ def test_search_filter_order_limit(src: labbook.Source) -> None:
         "db71eb02"
     ]
     assert len(src.search(experiment="cifar-sweep")) == 9
-    assert src.search(experiment="no-such-experiment").ids == []
+    with pytest.raises(labbook.SourceError, match="known experiments: cifar-sweep, variants"):
+        src.search(experiment="no-such-experiment")
 
 
 def test_search_filter_on_nested_param_and_metric(src: labbook.Source) -> None:

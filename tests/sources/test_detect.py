@@ -49,3 +49,14 @@ def test_bare_mlruns_path_is_a_file_store(tmp_path: Path, monkeypatch: pytest.Mo
     source = open_source(str(store))
     assert type(source).__name__ == "MlflowFileSource"
     assert [(r.id, r.params) for r in source.list_runs()] == [(run.info.run_id, {"lr": "0.1"})]
+
+
+def test_a_misspelt_experiment_is_an_error_naming_the_known_ones() -> None:
+    from labbook.errors import SourceError
+
+    source = open_source("runs", base_dir=REPO)
+    assert len(source.search(experiment="cifar-sweep")) == 9
+    with pytest.raises(SourceError) as caught:
+        source.search(experiment="cifar-swep")
+    assert "no experiment 'cifar-swep'" in str(caught.value)
+    assert "known experiments: cifar-sweep, variants" in str(caught.value)

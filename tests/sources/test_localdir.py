@@ -206,7 +206,8 @@ def test_list_runs_filters_by_experiment_and_is_cached(runs: Path) -> None:
     everything = src.list_runs()
     assert [r.id for r in everything] == ["3f2a9c0000", "3f2a9c7e51", "b7c1d2e3", "c0ffee12"]
     assert [r.id for r in src.list_runs("resnet")] == ["3f2a9c0000", "3f2a9c7e51"]
-    assert src.list_runs("nope") == []
+    with pytest.raises(SourceError, match=r"no experiment 'nope'.*known experiments: resnet, vit"):
+        src.list_runs("nope")
     assert all(r.reader is src for r in everything)
     # The first scan is kept: a run added later is not seen by this source object.
     write_run(runs, "dddddddd", meta={"name": "late"})

@@ -77,7 +77,17 @@ class FolderSource(Source):
         runs = self._scan()
         if experiment is None:
             return list(runs)
-        return [r for r in runs if r.experiment == experiment]
+        chosen = [r for r in runs if r.experiment == experiment]
+        if not chosen:
+            # Experiments here exist only through their runs: no run means a misspelt name,
+            # which should not turn into a silently empty chart.
+            known = sorted({r.experiment for r in runs if r.experiment})
+            raise SourceError(
+                f"no experiment {experiment!r} in {self.root}",
+                source=self.uri,
+                hint="known experiments: " + (", ".join(known) or "none"),
+            )
+        return chosen
 
     def problems(self) -> list[SourceError]:
         """Gives what could not be read, each naming its path (or the missing root)."""

@@ -52,8 +52,9 @@ class CompileOptions:
     """What a compile needs from the project."""
 
     max_points: int = 1500
-    project_root: Path | None = None  # for git history; None: no git lookups
+    history: GitHistory | None = None  # authors and last edits; None: no git lookups
     display_path: str | None = None  # how errors name the file (relative to the project)
+    source_path: Path | None = None  # the report file itself, for its git history
 
 
 def error_box(error: LabbookError) -> str:
@@ -72,24 +73,51 @@ def _error_text(error: LabbookError) -> str:
     return text
 
 
-def _git_history(path: Path, root: Path) -> tuple[list[str], str | None]:
-    """Gives the file's authors (first commit first) and last commit time from git, if any."""
-    try:
-        out = subprocess.run(
-            ["git", "log", "--follow", "--format=%an\t%cI", "--", str(path)],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        ).stdout
-    except (OSError, subprocess.SubprocessError):
-        return [], None
-    rows = [line.split("\t", 1) for line in out.splitlines() if "\t" in line]
-    if not rows:
-        return [], None
-    authors = list(dict.fromkeys(name for name, _ in reversed(rows)))
-    return authors, rows[0][1]
+class GitHistory:
+    """Gives each file's authors and last commit time, from one `git log` per build.
+
+    One subprocess for the whole project rather than one per page; renames are not
+    followed (a renamed report's history starts at the rename).
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._files: dict[str, tuple[list[str], str | None]] | None = None
+
+    def of(self, path: Path) -> tuple[list[str], str | None]:
+        """Gives a file's authors (first commit first) and last commit time, if git knows it."""
+        if self._files is None:
+            self._files = self._read()
+        try:
+            key = path.resolve().relative_to(self.root.resolve()).as_posix()
+        except ValueError:
+            key = path.as_posix()
+        return self._files.get(key, ([], None))
+
+    def _read(self) -> dict[str, tuple[list[str], str | None]]:
+        try:
+            out = subprocess.run(
+                ["git", "log", "--relative", "--format=%x00%an%x09%cI", "--name-only"],
+                cwd=self.root,
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+            ).stdout
+        except (OSError, subprocess.SubprocessError):
+            return {}
+        authors: dict[str, list[str]] = {}
+        last_edit: dict[str, str] = {}
+        for entry in out.split("\0")[1:]:
+            head, _, names = entry.partition("\n")
+            author, _, when = head.partition("\t")
+            for name in filter(None, names.splitlines()):
+                last_edit.setdefault(name, when)  # the log runs newest first
+                authors.setdefault(name, []).append(author)
+        return {
+            name: (list(dict.fromkeys(reversed(names))), last_edit[name])
+            for name, names in authors.items()
+        }
 
 
 def _header(
@@ -111,8 +139,8 @@ def _header(
     elif isinstance(raw_authors, list):
         authors = [str(a) for a in raw_authors]
     last_edit = None
-    if options.project_root is not None:
-        git_authors, last_edit = _git_history(parsed.path, options.project_root)
+    if options.history is not None:
+        git_authors, last_edit = options.history.of(options.source_path or parsed.path)
         authors = authors or git_authors
     parts = []
     if authors:
@@ -277,7 +305,7 @@ class ProjectCompiler:
         self.project = project
         self.resolver = Resolver(project.sources, project.default_source)
         self.options = CompileOptions(
-            max_points=project.settings.max_points, project_root=project.root
+            max_points=project.settings.max_points, history=GitHistory(project.root)
         )
 
     @property
@@ -303,7 +331,8 @@ class ProjectCompiler:
             text = path.read_text(encoding="utf-8")
         options = CompileOptions(
             max_points=self.options.max_points,
-            project_root=self.options.project_root,
+            history=self.options.history,
             display_path=self.display_path(path),
+            source_path=path,
         )
         return compile_report(path, text, self.resolver, options)

@@ -297,3 +297,22 @@ def test_resolve_run_sets_not_a_mapping(resolver: Resolver) -> None:
 
 def test_resolve_run_sets_without_runs(resolver: Resolver) -> None:
     assert resolve_run_sets(resolver, {"title": "x"}, {}, Path("r.md")) == ({}, [])
+
+
+def test_queries_and_references_are_asked_once_and_share_run_objects() -> None:
+    from .conftest import resolver_for
+
+    class CountingSource(MemorySource):
+        searches = 0
+
+        def search(self, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+            CountingSource.searches += 1
+            return super().search(*args, **kwargs)  # type: ignore[arg-type]
+
+    source = CountingSource([make_run("aaaaaa01", "a"), make_run("bbbbbb01", "b")])
+    resolver = resolver_for(source)
+    spec = {"source": "mem", "filter": "attributes.run_name = 'a'"}
+    first = resolver.query(spec)
+    second = resolver.query(dict(spec))
+    assert CountingSource.searches == 1
+    assert first[0] is second[0] is resolver.run("aaaaaa01") is resolver.run("mem:aaaaaa01")

@@ -21,6 +21,14 @@ class Resolver:
         self.default_source = default_source or next(iter(self.sources), None)
         self._all: dict[str, list[Run]] = {}
         self.problems: list[SourceError] = []
+        # One Run object per run for the whole build, so a series read for one block or
+        # report is not read again for the next; and each query or reference asked once.
+        self._canonical: dict[str, Run] = {}
+        self._queries: dict[tuple[Any, ...], RunSet] = {}
+        self._refs: dict[str, Run] = {}
+
+    def _keep(self, run: Run) -> Run:
+        return self._canonical.setdefault(run.ref, run)
 
     def _runs_of(self, name: str) -> list[Run]:
         if name not in self._all:
@@ -36,6 +44,11 @@ class Resolver:
     def run(self, ref: str) -> Run:
         """Gives the one run a reference names: `SOURCE:ID`, an ID, a unique prefix or a name."""
         ref = str(ref).strip()
+        if ref not in self._refs:
+            self._refs[ref] = self._keep(self._find(ref))
+        return self._refs[ref]
+
+    def _find(self, ref: str) -> Run:
         source_name, sep, rest = ref.partition(":")
         if sep and source_name in self.sources:
             return self.sources[source_name].get(rest)
@@ -74,13 +87,18 @@ class Resolver:
         limit = spec.get("limit")
         if limit is not None and (not isinstance(limit, int) or limit < 0):
             raise ReportError("'limit' must be a non-negative integer")
-        experiment = spec.get("experiment")
-        return self.sources[source_name].search(
-            experiment=None if experiment is None else str(experiment),
-            filter=query_filter,
-            order_by=order_by,
-            limit=limit,
-        )
+        raw_experiment = spec.get("experiment")
+        experiment = None if raw_experiment is None else str(raw_experiment)
+        key = (source_name, experiment, query_filter, tuple(order_by or ()), limit)
+        if key not in self._queries:
+            found = self.sources[source_name].search(
+                experiment=experiment,
+                filter=query_filter,
+                order_by=order_by,
+                limit=limit,
+            )
+            self._queries[key] = RunSet(self._keep(run) for run in found)
+        return self._queries[key]
 
     def runs(self, spec: Any, named: Mapping[str, RunSet]) -> RunSet:
         """Gives the runs a `runs:` value names: a set, refs, `a + b`, or a query mapping."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -134,7 +135,7 @@ class Run:
             keys: set[str] = set()
             if self.reader is not None:
                 keys.update(self.reader.list_metric_keys(self))
-            keys.update(k for k, v in self.summary.items() if _is_number(v))
+            keys.update(k for k, v in self.summary.items() if is_number(v))
             keys.update(self._series)
             self._metric_keys = sorted(keys)
         return self._metric_keys
@@ -159,8 +160,51 @@ class Run:
         return column_value(self, column)
 
 
-def _is_number(v: object) -> bool:
+def is_number(v: object) -> bool:
+    """Tells whether a value is a real int or float (booleans are not numbers)."""
     return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+# Decimal or exponent notation: "3", "-0.1", ".5", "1e-3". Not "nan", "inf" or "1_000".
+NUMBER_TEXT = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?")
+
+
+def as_number(value: object) -> float | None:
+    """Gives the number a value reads as, or None.
+
+    Ints and floats (not booleans) are numbers, infinities included but not NaN, which has
+    no order. Text is a number when it is written as one ("0.1", "1e-3"; MLflow keeps every
+    param as text), but not "nan", "inf" or a spelling too large for a float.
+    """
+    if is_number(value):
+        number = float(value)  # type: ignore[arg-type]
+        return None if math.isnan(number) else number
+    if isinstance(value, str):
+        text = value.strip()
+        if NUMBER_TEXT.fullmatch(text):
+            number = float(text)
+            return number if math.isfinite(number) else None
+    return None
+
+
+ValueOrder = tuple[int, float, str]
+# The rank sort_key gives a value that has no order: None or NaN.
+MISSING_RANK = 3
+
+
+def sort_key(value: object) -> ValueOrder:
+    """Gives an order for values: numbers by size (numeric text too), dates, text, then missing.
+
+    0.1, "0.1" and "1e-1" are equal here, "2" comes before "10", and None and NaN go last.
+    """
+    number = as_number(value)
+    if number is not None:
+        return (0, number, "")
+    if value is None or is_number(value):  # NaN is the only number as_number refuses
+        return (MISSING_RANK, 0.0, "")
+    if isinstance(value, datetime):
+        return (1, value.timestamp(), "")
+    return (2, 0.0, str(value))
 
 
 ATTRIBUTES = ("id", "name", "experiment", "status", "start_time", "end_time", "duration", "source")
@@ -234,11 +278,7 @@ class RunSet:
         return [column_value(r, key) for r in self._runs]
 
     def _numbers(self, key: str) -> list[float]:
-        return [
-            float(v)
-            for v in self.values(key)
-            if _is_number(v) and math.isfinite(float(v))
-        ]
+        return [float(v) for v in self.values(key) if is_number(v) and math.isfinite(float(v))]
 
     def best(self, key: str, mode: str = "max") -> Run | None:
         """Gives the run with the highest (mode="max") or lowest (mode="min") finite value."""
@@ -247,7 +287,7 @@ class RunSet:
         scored = [
             (float(v), r)
             for r in self._runs
-            if _is_number(v := column_value(r, key)) and math.isfinite(float(v))
+            if is_number(v := column_value(r, key)) and math.isfinite(float(v))
         ]
         if not scored:
             return None

@@ -60,7 +60,7 @@ from datetime import datetime
 from typing import Literal, TypeAlias
 
 from .errors import QueryError
-from .model import Run
+from .model import NUMBER_TEXT, Run, as_number
 
 __all__ = [
     "And",
@@ -190,7 +190,7 @@ _LISTS = frozenset({"IN", "NOT IN"})
 _OPERATORS_HINT = "Operators are = != < <= > >= LIKE ILIKE IN NOT IN"
 
 # A literal number, and what counts as a number inside a param or tag value.
-_NUMBER = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?")
+_NUMBER = NUMBER_TEXT
 _NUMBER_TAIL = re.compile(r"[\w.]+")
 _WORD = re.compile(r"[^\W\d]\w*")
 _BARE_KEY = re.compile(r"[\w./-]+")
@@ -828,13 +828,13 @@ def _sort_value(run: Run, ident: Identifier) -> _SortKey:
     raw = _lookup(run, ident)
     if raw is None:
         return (_MISSING, 0, 0.0)
-    number = (
-        _as_number(raw) if ident.kind != "attributes" or ident.key in _TIME_ATTRIBUTES else None
-    )
-    if number is not None:
-        if isinstance(number, float) and math.isnan(number):
+    if ident.kind != "attributes" or ident.key in _TIME_ATTRIBUTES:
+        # Unlike model.sort_key, NaN has a place of its own: after values, before missing.
+        if isinstance(raw, float) and math.isnan(raw):
             return (_NAN, 0, 0.0)
-        return (_PRESENT, 0, number)
+        number = as_number(raw)
+        if number is not None:
+            return (_PRESENT, 0, number)
     text = _as_text(raw)
     # Status sorts as it compares: without case.
     return (_PRESENT, 1, text.casefold() if ident.key == "status" else text)

@@ -219,6 +219,48 @@ def test_group_by_minmax_band_none_and_unaligned_steps() -> None:
     assert traces(figure, role="band") == []
 
 
+def test_group_by_joins_a_number_and_its_spellings_as_text() -> None:
+    # A local run logs lr as a float; MLflow keeps params as text, however they were written.
+    steps = [0, 10, 20, 30]
+    ys = [[1.0, 0.8, 0.5, 0.4], [2.0, 1.0, 0.7, 0.2], [1.5, 0.9, 0.9, 0.3]]
+    runs = [
+        make_run(f"r{i}", {"loss": (steps, y)}, params={"lr": lr})
+        for i, (lr, y) in enumerate(zip([0.1, "0.1", "1e-1"], ys, strict=True))
+    ]
+    spec = {"line": "loss", "group_by": "params.lr", "band": "none"}
+    _, figure, warnings = render(spec, runs)
+    assert warnings == []
+    mean = one(figure, role="mean")
+    # The label spells the value as the group's first run does.
+    assert mean["name"] == "lr=0.1 (n=3)"
+    assert mean["meta"]["n"] == 3
+    assert mean["meta"]["run_ids"] == ["r0", "r1", "r2"]
+    assert mean["x"] == steps
+    np.testing.assert_allclose(mean["y"], np.mean(np.array(ys), axis=0))
+    # A legend template sees one shared value, whichever spelling each run has.
+    _, figure, _ = render({**spec, "legend": "lr {params.lr}"}, runs)
+    assert one(figure, role="mean")["name"] == "lr 0.1 (n=3)"
+
+
+def test_group_by_orders_numeric_text_as_numbers_then_text_then_missing() -> None:
+    runs = [
+        make_run(f"r{i}", {"loss": ([0, 1], [1.0, 0.5])}, params=params)
+        for i, params in enumerate(
+            [{"batch": "10"}, {}, {"batch": "abc"}, {"batch": "2"}, {"batch": 3}]
+        )
+    ]
+    _, figure, _ = render({"line": "loss", "group_by": "params.batch"}, runs)
+    means = traces(figure, role="mean")
+    assert [t["meta"]["group"] for t in means] == ["2", 3, "10", "abc", None]
+    assert [t["name"] for t in means] == [
+        "batch=2 (n=1)",
+        "batch=3 (n=1)",
+        "batch=10 (n=1)",
+        "batch=abc (n=1)",
+        "batch=(none) (n=1)",
+    ]
+
+
 def test_group_by_with_smoothing_smooths_each_run_before_the_mean() -> None:
     ys1 = [1.0, 3.0, 2.0, 5.0]
     ys2 = [2.0, 2.0, 4.0, 1.0]

@@ -16,7 +16,7 @@ import numpy as np
 from ..charts import FloatArray, IntArray, color_for, downsample, group_mean, rgba, smooth_ema
 from ..errors import LabbookError
 from ..escaping import escape_html, json_for_script
-from ..model import Run, RunSet, column_value
+from ..model import Run, RunSet, as_number, column_value, sort_key
 from .base import (
     CHART_OPTIONS,
     Block,
@@ -237,11 +237,12 @@ class LineBlock(Block):
     ) -> tuple[list[dict[str, Any]], set[str]]:
         assert self.group_by is not None
         column = self.group_by
-        groups: dict[str, tuple[Any, list[Run]]] = {}
+        # A group keeps the value of its first run, as that run spells it, for its label.
+        groups: dict[tuple[str, object], tuple[Any, list[Run]]] = {}
         for run in runs:
             value = column_value(run, column)
-            groups.setdefault(repr(value), (value, []))[1].append(run)
-        ordered = sorted(groups.values(), key=lambda item: _sort_key(item[0]))
+            groups.setdefault(_group_key(value), (value, []))[1].append(run)
+        ordered = sorted(groups.values(), key=lambda item: sort_key(item[0]))
         traces: list[dict[str, Any]] = []
         drawn: set[str] = set()
         several = len(keys) > 1
@@ -622,7 +623,7 @@ def _fill_template(template: str, lookup: Callable[[str], Any]) -> str:
 
 def _shared(runs: list[Run], column: str) -> Any:
     """Gives a column's value when every run agrees on it, else None."""
-    values = {repr(column_value(r, column)) for r in runs}
+    values = {_group_key(column_value(r, column)) for r in runs}
     return column_value(runs[0], column) if len(values) == 1 else None
 
 
@@ -637,14 +638,14 @@ def _iso(seconds: FloatArray) -> list[str]:
     return [s.replace("T", " ") for s in np.datetime_as_string(millis).tolist()]
 
 
-def _sort_key(value: Any) -> tuple[int, float, str]:
-    """Gives an order for group values: numbers by size, then text, then runs without one."""
-    if value is None:
-        return (2, 0.0, "")
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        number = float(value)
-        return (0, number if math.isfinite(number) else math.inf, "")
-    return (1, 0.0, str(value))
+def _group_key(value: Any) -> tuple[str, object]:
+    """Gives what runs of one group share: the number a value reads as, else the value itself.
+
+    So a local run's `lr: 0.1` and an MLflow run's `lr: "0.1"` (MLflow keeps params as
+    text) are one group.
+    """
+    number = as_number(value)
+    return ("number", number) if number is not None else ("value", repr(value))
 
 
 def _is_glob(pattern: str) -> bool:

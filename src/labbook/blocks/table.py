@@ -10,7 +10,17 @@ from typing import Any
 
 from ..errors import LabbookError
 from ..escaping import escape_html, safe_link
-from ..model import ATTRIBUTES, Run, RunSet, column_value
+from ..model import (
+    ATTRIBUTES,
+    MISSING_RANK,
+    Run,
+    RunSet,
+    ValueOrder,
+    as_number,
+    column_value,
+    is_number,
+    sort_key,
+)
 from .base import (
     COMMON_OPTIONS,
     Block,
@@ -153,7 +163,7 @@ class TableBlock(Block):
         attrs = f' data-value="{html_text(_sort_value(value))}"'
         if kind == "number":
             attrs += ' data-type="number"'
-        number = _as_number(value)
+        number = as_number(value)
         if best is not None and number is not None and number == best:
             attrs += ' class="labbook-best"'
         shown = html_text(
@@ -273,7 +283,7 @@ def _auto_columns(runs: list[Run]) -> list[Column]:
     """Gives name, status, then every param, visible tag and numeric summary metric, sorted."""
     params = sorted({k for r in runs for k in r.params})
     tags = sorted({k for r in runs for k in r.tags if k not in r.hidden_tags})
-    metrics = sorted({k for r in runs for k, v in r.summary.items() if _is_number(v)})
+    metrics = sorted({k for r in runs for k, v in r.summary.items() if is_number(v)})
     keys = ["name"]
     # A source that records no status would otherwise give an empty column.
     if any(r.status is not None for r in runs):
@@ -286,29 +296,12 @@ def _auto_columns(runs: list[Run]) -> list[Column]:
 # --- values -----------------------------------------------------------------------------
 
 
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _as_number(value: object) -> float | None:
-    """Gives a value as a number when it is one, numeric text included (MLflow params are text)."""
-    if _is_number(value):
-        return float(value)  # type: ignore[arg-type]
-    if isinstance(value, str):
-        try:
-            number = float(value)
-        except ValueError:
-            return None
-        return number if math.isfinite(number) else None
-    return None
-
-
 def _column_type(values: list[Any]) -> str:
     """Gives the sort type the page's JS uses: number, date or text."""
     present = [v for v in values if v is not None and v != ""]
     if not present:
         return "text"
-    if all(_as_number(v) is not None or (_is_number(v) and math.isnan(v)) for v in present):
+    if all(is_number(v) or as_number(v) is not None for v in present):
         return "number"
     if all(isinstance(v, datetime) for v in present):
         return "date"
@@ -333,7 +326,7 @@ def _sort_value(value: Any) -> str:
 
 def format_duration(value: object) -> str:
     """Gives seconds as a reader reads a run's length: `42s`, `5m 03s`, `1h 02m`, `2d 03h`."""
-    if not _is_number(value) or not math.isfinite(float(value)):  # type: ignore[arg-type]
+    if not is_number(value) or not math.isfinite(float(value)):  # type: ignore[arg-type]
         return display_value(value)
     total = round(float(value))  # type: ignore[arg-type]
     sign = "-" if total < 0 else ""
@@ -374,7 +367,7 @@ def _best(values: list[Any], mode: str | None) -> float | None:
     """Gives the highest or lowest finite number of a column (None: no highlight)."""
     if mode is None:
         return None
-    numbers = [n for v in values if (n := _as_number(v)) is not None]
+    numbers = [n for v in values if (n := as_number(v)) is not None]
     if not numbers:
         return None
     return max(numbers) if mode == "max" else min(numbers)
@@ -385,7 +378,7 @@ def _sorted_runs(runs: list[Run], keys: list[SortKey]) -> list[Run]:
     out = list(runs)
     # Stable sorts from the last key to the first give a multi-key sort.
     for key in reversed(keys):
-        present: list[tuple[tuple[int, float, str], Run]] = []
+        present: list[tuple[ValueOrder, Run]] = []
         missing: list[Run] = []
         for run in out:
             order = _order(column_value(run, key.column))
@@ -398,17 +391,7 @@ def _sorted_runs(runs: list[Run], keys: list[SortKey]) -> list[Run]:
     return out
 
 
-def _order(value: Any) -> tuple[int, float, str] | None:
+def _order(value: Any) -> ValueOrder | None:
     """Gives a comparable form of a value: numbers, then dates, then text; None when empty."""
-    if value is None:
-        return None
-    number = _as_number(value)
-    if number is not None:
-        return (0, number, "")
-    if isinstance(value, datetime):
-        return (1, value.timestamp(), "")
-    if _is_number(value):  # NaN
-        return None
-    return (2, 0.0, str(value))
-
-
+    key = sort_key(value)
+    return None if key[0] == MISSING_RANK else key

@@ -11,7 +11,6 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import yaml
 
@@ -21,28 +20,148 @@ from ..report.compile import CompiledPage, ProjectCompiler
 from .assets import scripts, site_assets, stylesheets
 from .build import BuildResult
 
+_STR = "tag:yaml.org,2002:str"
+_MAP = "tag:yaml.org,2002:map"
+_SEQ = "tag:yaml.org,2002:seq"
 
-def _staged_config(project: Project) -> dict[str, Any]:
-    config = dict(project.config)
-    config["docs_dir"] = "docs"
-    config["site_dir"] = "site"
-    plugins = config.get("plugins") or []
-    if isinstance(plugins, dict):
-        plugins = [{k: v} for k, v in plugins.items()]
-    config["plugins"] = [
-        p for p in plugins if p != "labbook" and not (isinstance(p, dict) and "labbook" in p)
-    ]
-    theme = config.get("theme") or {"name": "material"}
-    if isinstance(theme, str):
-        theme = {"name": theme}
-    theme = dict(theme)
-    theme["font"] = False
-    if theme.get("custom_dir"):
-        theme["custom_dir"] = str((project.root / str(theme["custom_dir"])).resolve())
-    config["theme"] = theme
-    config["extra_css"] = [*(config.get("extra_css") or []), *stylesheets()]
-    config["extra_javascript"] = [*(config.get("extra_javascript") or []), *scripts()]
-    return config
+
+def _scalar(value: str) -> yaml.ScalarNode:
+    return yaml.ScalarNode(_STR, value)
+
+
+def _mapping(pairs: list[tuple[yaml.Node, yaml.Node]] | None = None) -> yaml.MappingNode:
+    return yaml.MappingNode(_MAP, pairs or [])
+
+
+def _key_index(mapping: yaml.MappingNode, key: str) -> int | None:
+    for i, (k, _v) in enumerate(mapping.value):
+        if isinstance(k, yaml.ScalarNode) and k.value == key:
+            return i
+    return None
+
+
+def _get(mapping: yaml.MappingNode, key: str) -> yaml.Node | None:
+    i = _key_index(mapping, key)
+    return None if i is None else mapping.value[i][1]
+
+
+def _set(mapping: yaml.MappingNode, key: str, value: yaml.Node) -> None:
+    i = _key_index(mapping, key)
+    if i is None:
+        mapping.value.append((_scalar(key), value))
+    else:
+        mapping.value[i] = (mapping.value[i][0], value)
+
+
+def _is_plain_str(node: yaml.Node | None) -> bool:
+    """Tells whether node is an untagged string; a tagged one (!ENV …) is left as written."""
+    return isinstance(node, yaml.ScalarNode) and node.tag == _STR and node.value != ""
+
+
+def _absolute(node: yaml.Node | None, root: Path) -> None:
+    """Makes the relative path(s) in a string node, or a list of them, absolute from root."""
+    nodes = node.value if isinstance(node, yaml.SequenceNode) else [node]
+    for item in nodes:
+        if _is_plain_str(item):
+            assert isinstance(item, yaml.ScalarNode)
+            item.value = str(root / item.value)
+            item.style = None
+
+
+def _is_labbook_plugin(node: yaml.Node) -> bool:
+    if isinstance(node, yaml.ScalarNode):
+        return str(node.value) == "labbook"
+    return isinstance(node, yaml.MappingNode) and _key_index(node, "labbook") is not None
+
+
+def _extension_options(extensions: yaml.Node | None, name: str) -> list[yaml.MappingNode]:
+    """Gives the option mappings given to a Markdown extension, in list or mapping form."""
+    found: list[yaml.MappingNode] = []
+    items: list[yaml.Node] = []
+    if isinstance(extensions, yaml.SequenceNode):
+        items = list(extensions.value)
+    elif isinstance(extensions, yaml.MappingNode):
+        items = [extensions]
+    for item in items:
+        if isinstance(item, yaml.MappingNode):
+            i = _key_index(item, name)
+            if i is None:
+                continue
+            options = item.value[i][1]
+            if isinstance(options, yaml.ScalarNode) and options.tag.endswith(":null"):
+                options = _mapping()  # `- pymdownx.snippets:` with no options
+                item.value[i] = (item.value[i][0], options)
+            if isinstance(options, yaml.MappingNode):
+                found.append(options)
+    return found
+
+
+def _append_files(config: yaml.MappingNode, key: str, files: list[str]) -> None:
+    current = _get(config, key)
+    if isinstance(current, yaml.SequenceNode):
+        current.value.extend(_scalar(f) for f in files)
+    else:
+        _set(config, key, yaml.SequenceNode(_SEQ, [_scalar(f) for f in files]))
+
+
+def _staged_config(project: Project) -> str:
+    """Gives the staged mkdocs.yml: the original's YAML nodes, tags (!ENV, !!python/name:…)
+    kept verbatim, with the staging folders, no labbook plugin, labbook's assets appended
+    and the config's relative paths made absolute (the staged file lives elsewhere)."""
+    root = project.root
+    try:
+        text = project.config_file.read_text(encoding="utf-8")
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read {project.config_file.name}: {exc}") from exc
+    if node is None:
+        node = _mapping()
+    if not isinstance(node, yaml.MappingNode):
+        raise ConfigError("mkdocs.yml must be a mapping", file=project.config_file)
+    config = node
+
+    _absolute(_get(config, "INHERIT"), root)
+    _absolute(_get(config, "hooks"), root)
+    _absolute(_get(config, "watch"), root)
+    _set(config, "docs_dir", _scalar("docs"))
+    _set(config, "site_dir", _scalar("site"))
+
+    plugins = _get(config, "plugins")
+    if isinstance(plugins, yaml.SequenceNode):
+        plugins.value = [p for p in plugins.value if not _is_labbook_plugin(p)]
+    elif isinstance(plugins, yaml.MappingNode):
+        i = _key_index(plugins, "labbook")
+        if i is not None:
+            del plugins.value[i]
+
+    theme = _get(config, "theme")
+    if theme is None or (isinstance(theme, yaml.ScalarNode) and theme.value in ("", None)):
+        theme = _mapping([(_scalar("name"), _scalar("material"))])
+    elif isinstance(theme, yaml.ScalarNode):
+        theme = _mapping([(_scalar("name"), theme)])
+    if isinstance(theme, yaml.MappingNode):
+        _set(theme, "font", yaml.ScalarNode("tag:yaml.org,2002:bool", "false"))
+        _absolute(_get(theme, "custom_dir"), root)
+        _set(config, "theme", theme)
+
+    extensions = _get(config, "markdown_extensions")
+    if isinstance(extensions, yaml.SequenceNode):
+        # A bare `- pymdownx.snippets` gets an options mapping so its base_path can be set.
+        extensions.value = [
+            _mapping([(item, _mapping())])
+            if isinstance(item, yaml.ScalarNode) and item.value == "pymdownx.snippets"
+            else item
+            for item in extensions.value
+        ]
+    for options in _extension_options(extensions, "pymdownx.snippets"):
+        if _get(options, "base_path") is None:
+            # Snippets default to the working folder, which MkDocs users run from: the root.
+            _set(options, "base_path", yaml.SequenceNode(_SEQ, [_scalar(".")]))
+        _absolute(_get(options, "base_path"), root)
+
+    _append_files(config, "extra_css", stylesheets())
+    _append_files(config, "extra_javascript", scripts())
+    return yaml.serialize(config, Dumper=yaml.SafeDumper, allow_unicode=True)
 
 
 def stage(project: Project, stage_dir: Path) -> tuple[list[CompiledPage], list[LabbookError]]:
@@ -68,10 +187,7 @@ def stage(project: Project, stage_dir: Path) -> tuple[list[CompiledPage], list[L
         target = docs / asset.dest
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(asset.src, target)
-    config = _staged_config(project)
-    (stage_dir / "mkdocs.yml").write_text(
-        yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8"
-    )
+    (stage_dir / "mkdocs.yml").write_text(_staged_config(project), encoding="utf-8")
     return pages, compiler.source_errors
 
 
@@ -79,7 +195,15 @@ def build_with_zensical(project: Project, site_dir: Path, *, strict: bool = Fals
     """Gives the result of building the project with Zensical into site_dir."""
     stage_dir = project.root / ".labbook" / "zensical"
     pages, source_errors = stage(project, stage_dir)
-    command = [sys.executable, "-m", "zensical", "build", "--clean", "-f", str(stage_dir / "mkdocs.yml")]
+    command = [
+        sys.executable,
+        "-m",
+        "zensical",
+        "build",
+        "--clean",
+        "-f",
+        str(stage_dir / "mkdocs.yml"),
+    ]
     if strict:
         command.append("--strict")
     try:

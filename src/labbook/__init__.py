@@ -1,8 +1,8 @@
 """labbook: Markdown lab books over MLflow, W&B, TensorBoard and local runs.
 
-    import labbook
-    src = labbook.open_source("runs")
-    runs = src.search(filter="params.lr > 0.05", order_by=["metrics.`val/acc` DESC"])
+import labbook
+src = labbook.open_source("runs")
+runs = src.search(filter="params.lr > 0.05", order_by=["metrics.`val/acc` DESC"])
 """
 
 from .errors import (

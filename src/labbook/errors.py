@@ -26,9 +26,7 @@ class LabbookError(Exception):
         self.source = source
         self.hint = hint
 
-    def located(
-        self, *, file: str | Path | None = None, line: int | None = None
-    ) -> LabbookError:
+    def located(self, *, file: str | Path | None = None, line: int | None = None) -> LabbookError:
         """Gives this error with a file and line filled in where it had none."""
         if self.file is None and file is not None:
             self.file = str(file)

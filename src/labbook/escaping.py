@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -63,6 +64,70 @@ def escape_inline(value: object) -> Markup:
         else:
             out.append(ch)
     return MarkdownSafe("".join(out))
+
+
+# Python-Markdown's own code-span pattern (mkdocs renders reports with Python-Markdown).
+_PY_MARKDOWN_BACKTICK = re.compile(
+    r"(?:(?<!\\)((?:\\{2})+)(?=`+)|(?<!\\)(`+)(.+?)(?<!`)\2(?!`))", re.S
+)
+_BLANK_LINE = re.compile(r"\n[ \t]*\n")
+
+
+def _commonmark_code_spans(text: str) -> set[tuple[int, int, int, int]]:
+    spans = set()
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if ch != "`":
+            i += 1
+            continue
+        j = i
+        while j < n and text[j] == "`":
+            j += 1
+        closer = re.compile(r"(?<!`)`{" + str(j - i) + r"}(?!`)")
+        found = closer.search(text, j)
+        if found is None:
+            i = j
+            continue
+        spans.add((i, j, found.start(), found.end()))
+        i = found.end()
+    return spans
+
+
+def code_spans(text: str) -> list[tuple[int, int, int, int]]:
+    """Gives the inline code spans of Markdown text as (open, content start, content end, close end).
+
+    Only spans that CommonMark and Python-Markdown both read as code are given, and none
+    crosses a blank line: text outside them is never mistaken for code.
+    """
+    out: list[tuple[int, int, int, int]] = []
+    start = 0
+    for end in [m.start() for m in _BLANK_LINE.finditer(text)] + [len(text)]:
+        chunk = text[start:end]
+        if "`" in chunk:
+            commonmark = _commonmark_code_spans(chunk)
+            for m in _PY_MARKDOWN_BACKTICK.finditer(chunk):
+                if m.group(2) is None:
+                    continue
+                span = (m.start(), m.start(3), m.end(3), m.end())
+                if span in commonmark:
+                    out.append((span[0] + start, span[1] + start, span[2] + start, span[3] + start))
+        start = end
+    return out
+
+
+# Characters a value shown plainly inside a code span must not hold: a backtick could
+# close the span, a line break could end a table row or paragraph, `|` splits a GFM table
+# cell, and HTML characters would be live if the span is inside a raw HTML block or tag.
+CODE_UNSAFE = set("`<>&\"'|\n\r")
+
+
+def code_html(text: str) -> Markup:
+    """Gives text as an HTML `<code>` element that shows literally in Markdown and HTML."""
+    return MarkdownSafe("<code>{}</code>").format(escape_inline(text.strip()))
 
 
 def _clean(value: Any) -> Any:

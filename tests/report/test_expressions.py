@@ -365,3 +365,70 @@ def test_markup_from_labbook_filters_passes_escape(source: MemorySource) -> None
         '<a href="https://tracker.example/runs/aaaaaa02?a=1&amp;b=2" class="labbook-run-link">'
         "lr0.1-s1</a>\n"
     )
+
+
+# -- values inside inline code spans ---------------------------------------------------------
+
+
+def code_env(params: dict[str, object]) -> Expressions:
+    run = make_run("cccccc01", "code-run", params=params)
+    return Expressions(PATH, {}, lambda ref: run, lambda r: None)
+
+
+def test_value_in_a_code_span_shows_plainly() -> None:
+    env = code_env({"opt": "adam_w"})
+    out = env.render('Optimizer `{{ run("c").params.opt }}` and {{ run("c").params.opt }}.\n', 1)
+    assert out == "Optimizer `adam_w` and adam&#95;w.\n"
+    assert markdown.markdown(out) == "<p>Optimizer <code>adam_w</code> and adam&#95;w.</p>"
+    # Longer delimiters, filters, several values and Markup from `e` are plain too.
+    out = env.render('``{{ run("c").params.opt | e }} {{ run("c") }} {{ 0.5 | pct }}``\n', 1)
+    assert out == "``adam_w code-run 50.0%``\n"
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["a`b", "``", "x` <script>alert(1)</script> `", "<b>y</b> & **z**", "a|b", "one\n\ntwo"],
+)
+def test_unsafe_value_in_a_code_span_stays_literal(value: str) -> None:
+    env = code_env({"v": value})
+    out = env.render('Before `{{ run("c").params.v }}` after *em*.\n', 1)
+    rendered = markdown.markdown(out, extensions=["tables"])
+    assert "<script" not in rendered and "<b>" not in rendered
+    assert rendered.count("<code>") == 1 and rendered.count("<p>") == 1
+    assert "<em>em</em>" in rendered
+    shown = html.unescape(rendered.split("<code>")[1].split("</code>")[0])
+    assert shown == value.replace("\n", " ").strip()
+
+
+def test_code_spans_that_are_not_spans_keep_prose_escaping() -> None:
+    env = code_env({"v": "**x**"})
+    # An escaped backtick opens nothing; an unclosed run is literal; spans end at blank lines.
+    for text in (
+        '\\`{{ run("c").params.v }}`\n',
+        '`` {{ run("c").params.v }}`\n',
+        '`a\n\n{{ run("c").params.v }}`\n',
+    ):
+        out = env.render(text, 1)
+        assert "&#42;&#42;x&#42;&#42;" in out
+        assert "<strong>" not in markdown.markdown(out)
+
+
+def test_values_in_a_code_span_inside_a_table(nasty_source: MemorySource) -> None:
+    text = (
+        "---\nruns:\n  all: {}\n---\n\n"
+        "| run | note |\n| --- | --- |\n"
+        "{% for r in all %}| `{{ r }}` | {{ r.params['note'] }} |\n{% endfor %}\n"
+    )
+    page = compile_text(text, [nasty_source])
+    assert page.errors == []
+    out = rendered_html(page.markdown)
+    assert "<script" not in out and "<strong" not in out and "<b>" not in out
+    assert out.count("<tr>") == len(NASTY_NAMES) + 1
+    codes = [html.unescape(c.split("</code>")[0]) for c in out.split("<code>")[1:]]
+    assert codes == [n.replace("\n", " ") for n in NASTY_NAMES]
+
+
+def test_block_set_output_in_a_code_span() -> None:
+    env = code_env({"opt": "adam_w"})
+    out = env.render('{% set x %}{{ run("c").params.opt }}{% endset %}`{{ x }}` {{ x }}\n', 1)
+    assert out == "`adam_w` adam&#95;w\n"

@@ -236,3 +236,55 @@ def test_crlf_line_endings() -> None:
     assert parsed.front_matter_lines["runs.baseline"] == 9
     assert [b.line for b in parsed.blocks] == [16, 27]
     assert parsed.blocks[0].key_lines["smoothing"] == 19
+
+
+NESTED = """\
+---
+title: Nested
+---
+
+- a list item
+
+  ```labbook
+  line: val/loss
+  ```
+
+> ```labbook
+> table: auto
+> ```
+
+!!! note
+
+    Some words first.
+
+    ```labbook
+    line: val/acc
+    ```
+
+```labbook
+line: top
+```
+"""
+
+
+def test_nested_labbook_blocks_warn_at_their_lines() -> None:
+    parsed = parse_report(PATH, NESTED)
+    # Only the top-level block is a block; the others are warned about, not dropped silently.
+    assert [b.data for b in parsed.blocks] == [{"line": "top"}]
+    assert [(str(w.file), w.line) for w in parsed.warnings] == [(str(PATH), n) for n in (7, 11, 19)]
+    for warning in parsed.warnings:
+        assert isinstance(warning, ReportError)
+        assert "top level" in str(warning)
+        assert "lists, quotes or admonitions" in str(warning)
+
+
+def test_top_level_blocks_and_other_code_do_not_warn() -> None:
+    text = (
+        "- item\n\n  ```python\n  x = 1\n  ```\n\n"
+        "    indented code, not a block\n\n"
+        "```labbook\nline: a\n```\n"
+    )
+    parsed = parse_report(PATH, text)
+    assert parsed.warnings == []
+    assert len(parsed.blocks) == 1
+    assert parse_report(PATH, REPORT).warnings == []

@@ -72,3 +72,10 @@ def test_query_options_of_the_wrong_type_are_report_errors_at_their_line() -> No
     page = compile_text(text, [MemorySource([make_run("aaaaaa01")])])
     assert [(e.file, e.line) for e in page.errors] == [("reports/r.md", 3)]
     assert "'filter' must be text" in page.errors[0].message
+
+
+def test_a_labbook_block_nested_in_a_list_is_a_warning_at_its_line() -> None:
+    text = "Intro.\n\n- item\n\n  ```labbook\n  line: val/loss\n  ```\n"
+    page = compile_text(text, [MemorySource([])])
+    assert [(w.file, w.line) for w in page.warnings] == [("reports/r.md", 5)]
+    assert "top level" in page.warnings[0].message

@@ -36,7 +36,9 @@ class BlockContext:
             return self.key_lines[option]
         return self.fence_line
 
-    def error(self, message: str, option: str | None = None, hint: str | None = None) -> ReportError:
+    def error(
+        self, message: str, option: str | None = None, hint: str | None = None
+    ) -> ReportError:
         """Gives a ReportError located at an option's line."""
         return ReportError(message, file=self.report_file, line=self.line_of(option), hint=hint)
 
@@ -97,7 +99,9 @@ def expand_keys(patterns: list[str], runs: RunSet) -> list[str]:
     out: list[str] = []
     for pattern in patterns:
         if any(ch in pattern for ch in "*?["):
-            found = sorted({k for r in runs for k in r.metric_keys() if fnmatch.fnmatchcase(k, pattern)})
+            found = sorted(
+                {k for r in runs for k in r.metric_keys() if fnmatch.fnmatchcase(k, pattern)}
+            )
             out.extend(k for k in found if k not in out)
         elif pattern not in out:
             out.append(pattern)

@@ -39,12 +39,19 @@ class CompiledPage:
 
     def as_document(self) -> str:
         """Gives the page with a front matter holding its title, for generators that read one."""
-        meta = {k: v for k, v in self.meta.items() if isinstance(v, str | int | float | bool | list)}
+        meta = {
+            k: v for k, v in self.meta.items() if isinstance(v, str | int | float | bool | list)
+        }
         if self.title:
             meta["title"] = self.title
         if not meta:
             return self.markdown
-        return "---\n" + yaml.safe_dump(meta, sort_keys=True, allow_unicode=True) + "---\n\n" + self.markdown
+        return (
+            "---\n"
+            + yaml.safe_dump(meta, sort_keys=True, allow_unicode=True)
+            + "---\n\n"
+            + self.markdown
+        )
 
 
 @dataclass
@@ -146,7 +153,9 @@ def _header(
     if authors:
         parts.append(f'<span class="labbook-authors">{escape_html(", ".join(authors))}</span>')
     if last_edit:
-        parts.append(f'<span class="labbook-edited">last edited {escape_html(last_edit[:10])}</span>')
+        parts.append(
+            f'<span class="labbook-edited">last edited {escape_html(last_edit[:10])}</span>'
+        )
     if read_at is not None:
         stamp = read_at.strftime("%Y-%m-%d %H:%M UTC")
         parts.append(
@@ -243,6 +252,7 @@ def compile_report(
         page.markdown = error_box(exc) + "\n"
         return page
 
+    page.warnings.extend(parsed.warnings)
     run_sets, set_errors = resolve_run_sets(
         resolver, parsed.front_matter, parsed.front_matter_lines, Path(display)
     )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import re
+import secrets
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
@@ -14,7 +16,15 @@ from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
 from ..errors import LabbookError, ReportError
-from ..escaping import MarkdownSafe, escape_html, escape_inline, safe_link
+from ..escaping import (
+    CODE_UNSAFE,
+    MarkdownSafe,
+    code_html,
+    code_spans,
+    escape_html,
+    escape_inline,
+    safe_link,
+)
 from ..model import Run, RunSet
 
 
@@ -81,6 +91,81 @@ def _finalize(value: Any) -> Any:
     return escape_inline(value)
 
 
+def _plain(value: Any) -> str:
+    # A value as plain text, for inside a code span where Markdown markup is inert.
+    if isinstance(value, Markup):
+        return value.striptags()
+    if isinstance(value, Run):
+        return value.name
+    if isinstance(value, RunSet):
+        return ", ".join(r.name for r in value)
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    if value is None:
+        return "—"
+    return str(value)
+
+
+class _Printed:
+    """The values one render printed, each left in the output as a marker until placed.
+
+    Whether a value is escaped for prose or shown plainly depends on whether its marker
+    ends up inside an inline code span, which is known only once the text is rendered.
+    """
+
+    def __init__(self) -> None:
+        nonce = secrets.token_hex(8)
+        # Each printed value as (escaped for prose, plain for a code span).
+        self.values: list[tuple[str, str]] = []
+        self._prefix = f"\ue000{nonce}:"
+        self._marker = re.compile(re.escape(self._prefix) + "(\\d+)\ue001")
+
+    def mark(self, value: Any) -> str:
+        # Both forms are made now, so a failing value fails at its template line.
+        self.values.append((str(_finalize(value)), _plain(value)))
+        return f"{self._prefix}{len(self.values) - 1}\ue001"
+
+    def fill(self, text: str, code: bool, below: int | None = None) -> tuple[str, bool]:
+        """Gives text with markers replaced, and whether a value was unsafe in code."""
+        unsafe = False
+        limit = len(self.values) if below is None else below
+
+        def one(match: re.Match[str]) -> str:
+            nonlocal unsafe
+            index = int(match.group(1))
+            if index >= limit:  # only a value printed earlier can hold a marker
+                return ""
+            escaped, plain = self.values[index]
+            if code:
+                text, inner_unsafe = self.fill(plain, True, index)
+                unsafe = unsafe or inner_unsafe or any(ch in CODE_UNSAFE for ch in text)
+                return text
+            text, _ = self.fill(escaped, False, index)
+            return text
+
+        return self._marker.sub(one, text), unsafe
+
+    def place(self, text: str) -> str:
+        """Gives the rendered text with every value escaped for where it stands."""
+        if self._prefix not in text:
+            return text
+        out: list[str] = []
+        pos = 0
+        for start, content_start, content_end, end in code_spans(text):
+            content = text[content_start:content_end]
+            if self._prefix not in content:
+                continue
+            out.append(self.fill(text[pos:start], False)[0])
+            plain, unsafe = self.fill(content, True)
+            if unsafe:
+                out.append(str(code_html(plain)))
+            else:
+                out.append(text[start:content_start] + plain + text[content_end:end])
+            pos = end
+        out.append(self.fill(text[pos:], False)[0])
+        return "".join(out)
+
+
 class Expressions:
     """A Jinja2 environment for one report: run sets by name, `run(ref)`, labbook's filters."""
 
@@ -92,9 +177,10 @@ class Expressions:
         run_link: Callable[[Run], str | None],
     ) -> None:
         self.path = path
+        self._printed = _Printed()
         self.env = SandboxedEnvironment(
             undefined=jinja2.StrictUndefined,
-            finalize=_finalize,
+            finalize=self._mark,
             autoescape=False,
             keep_trailing_newline=True,
         )
@@ -118,12 +204,22 @@ class Expressions:
         self.env.globals.update(dict(run_sets))
         self.env.globals["run"] = lookup_run
 
+    def _mark(self, value: Any) -> str:
+        # Everything printed goes through here; `_Printed.place` escapes it afterwards.
+        return self._printed.mark(value)
+
     def render(self, text: str, first_line: int) -> str:
-        """Gives the prose with expressions rendered; errors name the report line."""
+        """Gives the prose with expressions rendered; errors name the report line.
+
+        Run-derived values are escaped for Markdown prose, except inside an inline code
+        span, where they show plainly (or the span becomes an HTML `<code>` if a value
+        holds a backtick, a line break or HTML characters).
+        """
         if "{{" not in text and "{%" not in text and "{#" not in text:
             return text
+        self._printed = printed = _Printed()
         try:
-            return self.env.from_string(text).render()
+            return printed.place(self.env.from_string(text).render())
         except jinja2.TemplateSyntaxError as exc:
             raise ReportError(
                 f"expression syntax error: {exc.message}",

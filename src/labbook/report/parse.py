@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 from markdown_it import MarkdownIt
+from markdown_it.token import Token
 
 from ..errors import ReportError
 
@@ -54,6 +55,8 @@ class ParsedReport:
     front_matter_lines: dict[str, int]
     segments: list[Segment]
     body_line: int  # 1-based line where the body starts
+    # Problems that do not stop the report, e.g. a `labbook` block nested where it is ignored.
+    warnings: list[ReportError] = field(default_factory=list)
 
     @property
     def blocks(self) -> list[BlockFence]:
@@ -110,7 +113,19 @@ def parse_report(path: Path, text: str) -> ParsedReport:
         if upto > cursor:
             segments.append(Prose("".join(lines[cursor:upto]), body_line + cursor))
 
+    warnings: list[ReportError] = []
     for token in _MD.parse(body):
+        nested = _nested_block_line(token)
+        if nested is not None:
+            warnings.append(
+                ReportError(
+                    "this labbook block is ignored: blocks must be at the top level of the "
+                    "report (not inside lists, quotes or admonitions)",
+                    file=path,
+                    line=body_line + nested,
+                    hint="move the ```labbook fence out to the start of a line, unindented",
+                )
+            )
         if token.type != "fence" or token.map is None or token.level != 0:
             continue
         start, end = token.map
@@ -129,4 +144,25 @@ def parse_report(path: Path, text: str) -> ParsedReport:
             segments.append(Verbatim("".join(lines[start:end]), body_line + start))
         cursor = end
     add_prose(len(lines))
-    return ParsedReport(path, front, front_lines, segments, body_line)
+    return ParsedReport(path, front, front_lines, segments, body_line, warnings)
+
+
+_NESTED_FENCE = re.compile(r"^[ \t]*(?:`{3,}|~{3,})[ \t]*labbook(?:\s|$)", re.M)
+
+
+def _nested_block_line(token: Token) -> int | None:
+    """Gives the body line (0-based) of a `labbook` block that is not a top-level fence.
+
+    Such a block (in a list, a quote, or an admonition's indented body, which CommonMark
+    reads as an indented code block) is not drawn.
+    """
+    if token.map is None:
+        return None
+    if token.type == "fence" and token.level > 0:
+        info = token.info.strip().split(maxsplit=1)
+        return token.map[0] if info and info[0] == "labbook" else None
+    if token.type == "code_block":
+        found = _NESTED_FENCE.search(token.content)
+        if found is not None:
+            return token.map[0] + token.content.count("\n", 0, found.start())
+    return None

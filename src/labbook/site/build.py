@@ -56,7 +56,10 @@ def build_with_mkdocs(project: Project, site_dir: Path, *, strict: bool = False)
     except MkDocsException as exc:
         raise ConfigError(f"mkdocs build failed: {exc}", file=project.config_file) from exc
     return BuildResult(
-        site_dir, pages=len(plugin.pages), errors=list(plugin.errors), warnings=list(plugin.warnings)
+        site_dir,
+        pages=len(plugin.pages),
+        errors=list(plugin.errors),
+        warnings=list(plugin.warnings),
     )
 
 

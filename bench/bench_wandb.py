@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import shutil
 import statistics
 import subprocess
@@ -43,9 +42,9 @@ from typing import Any
 
 import numpy as np
 
+from labbook.sources.wandb_common import offline_sdk_environment
 from labbook.sources.wandb_offline import LogReader, WandbOfflineSource
 
-CLOSED_PORT = "http://127.0.0.1:9"
 KEYS = ["train/loss", "train/acc", "lr", "val.loss", "val.acc"]
 
 WRITER = r"""
@@ -69,27 +68,7 @@ print(f"{time.time() - start:.1f}")
 
 def sdk_env(root: Path) -> dict[str, str]:
     """Gives the environment wandb runs in here: offline, local folders, no way out."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("WANDB_") and k.lower() not in ("http_proxy", "https_proxy")
-    }
-    env.update(
-        WANDB_MODE="offline",
-        WANDB_SILENT="true",
-        WANDB_DIR=str(root),
-        WANDB_CONFIG_DIR=str(root / ".config"),
-        WANDB_CACHE_DIR=str(root / ".cache"),
-        WANDB_DATA_DIR=str(root / ".data"),
-        WANDB_ARTIFACT_DIR=str(root / ".artifacts"),
-        WANDB_ERROR_REPORTING="false",
-        WANDB_DISABLE_CODE="true",
-        WANDB__DISABLE_STATS="true",
-        WANDB_BASE_URL=CLOSED_PORT,
-        HTTP_PROXY=CLOSED_PORT,
-        HTTPS_PROXY=CLOSED_PORT,
-    )
-    return env
+    return offline_sdk_environment(root, WANDB__DISABLE_STATS="true")
 
 
 def find_log(root: Path) -> Path | None:

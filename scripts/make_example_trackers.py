@@ -48,7 +48,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import shutil
 import socket
 import struct
@@ -65,6 +64,7 @@ from unittest import mock
 import numpy as np
 
 from labbook.example_runs import BASE_SEED, Curves, training_curves
+from labbook.sources.wandb_common import offline_sdk_environment
 
 REPO = Path(__file__).resolve().parent.parent
 KEYS = ("train/loss", "train/acc", "val/loss", "val/acc")
@@ -111,8 +111,6 @@ TB_HPARAMS: dict[str, Any] = {
     "schedule.warmup_steps": 60,
 }
 TB_HPARAM_METRIC = "hparam/val_acc"
-
-CLOSED_PORT = "http://127.0.0.1:9"
 
 
 # -- the logged values -------------------------------------------------------------------------
@@ -212,30 +210,7 @@ run.finish()
 
 def sdk_env(root: Path) -> dict[str, str]:
     """Gives the SDK's environment: offline, every folder under root, nothing to call home."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("WANDB_") and k.lower() not in ("http_proxy", "https_proxy")
-    }
-    for name in ("config", "cache", "data", "artifacts"):
-        (root / f".{name}").mkdir(parents=True, exist_ok=True)
-    env.update(
-        WANDB_MODE="offline",
-        WANDB_SILENT="true",
-        WANDB_DIR=str(root),
-        WANDB_CONFIG_DIR=str(root / ".config"),
-        WANDB_CACHE_DIR=str(root / ".cache"),
-        WANDB_DATA_DIR=str(root / ".data"),
-        WANDB_ARTIFACT_DIR=str(root / ".artifacts"),
-        WANDB_ERROR_REPORTING="false",
-        WANDB_DISABLE_CODE="true",
-        WANDB_GIT_COMMIT=WANDB_COMMIT,
-        WANDB_BASE_URL=CLOSED_PORT,
-        HTTP_PROXY=CLOSED_PORT,
-        HTTPS_PROXY=CLOSED_PORT,
-        NO_PROXY="",
-    )
-    return env
+    return offline_sdk_environment(root, WANDB_GIT_COMMIT=WANDB_COMMIT)
 
 
 # The .wandb log's framing (see labbook/sources/wandb_offline.py): a 7-byte file header, then

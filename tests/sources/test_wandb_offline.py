@@ -28,6 +28,7 @@ import pytest
 from labbook.errors import MissingExtra, RunDataError, SourceError
 from labbook.model import Run
 from labbook.sources import open_source
+from labbook.sources.wandb_common import offline_sdk_environment
 from labbook.sources.wandb_offline import BLOCK_SIZE, WandbOfflineSource
 from tests.skips import skip_or_fail
 
@@ -38,7 +39,6 @@ except ImportError:
 
 GIT_COMMIT = "0123456789abcdef0123456789abcdef01234567"
 HOST = "labbook-test-host"
-CLOSED_PORT = "http://127.0.0.1:9"
 
 FINISHED_SCRIPT = r"""
 import json, math, sys, time
@@ -149,31 +149,9 @@ class WandbRuns:
 
 def sdk_env(root: Path) -> dict[str, str]:
     """Gives the environment the SDK runs in: offline, local folders, nothing to call home."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("WANDB_") and k.lower() not in ("http_proxy", "https_proxy")
-    }
-    for name in ("config", "cache", "data", "artifacts"):
-        (root / f".{name}").mkdir(parents=True, exist_ok=True)
-    env.update(
-        WANDB_MODE="offline",
-        WANDB_SILENT="true",
-        WANDB_DIR=str(root),
-        WANDB_CONFIG_DIR=str(root / ".config"),
-        WANDB_CACHE_DIR=str(root / ".cache"),
-        WANDB_DATA_DIR=str(root / ".data"),
-        WANDB_ARTIFACT_DIR=str(root / ".artifacts"),
-        WANDB_ERROR_REPORTING="false",
-        WANDB_DISABLE_CODE="true",
-        WANDB__DISABLE_STATS="true",
-        WANDB_GIT_COMMIT=GIT_COMMIT,
-        WANDB_HOST=HOST,
-        WANDB_BASE_URL=CLOSED_PORT,
-        HTTP_PROXY=CLOSED_PORT,
-        HTTPS_PROXY=CLOSED_PORT,
+    return offline_sdk_environment(
+        root, WANDB__DISABLE_STATS="true", WANDB_GIT_COMMIT=GIT_COMMIT, WANDB_HOST=HOST
     )
-    return env
 
 
 def run_script(script: str, root: Path, out: Path) -> dict[str, Any]:

@@ -21,8 +21,10 @@ from __future__ import annotations
 import importlib
 import json
 import math
+import os
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -183,3 +185,39 @@ def parse_time(value: object) -> datetime | None:
     except ValueError:
         return None
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+# A port nothing listens on: where the SDK is sent if it ever tries to reach a server.
+CLOSED_PORT = "http://127.0.0.1:9"
+
+
+def offline_sdk_environment(root: Path, **extra: str) -> dict[str, str]:
+    """Gives an environment in which the wandb SDK writes runs under root and reaches no server.
+
+    labbook itself never runs the SDK; its example-data script, tests and benchmarks do,
+    and all three must stay offline the same way. `extra` adds or overrides variables.
+    """
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("WANDB_") and k.lower() not in ("http_proxy", "https_proxy")
+    }
+    for name in ("config", "cache", "data", "artifacts"):
+        (root / f".{name}").mkdir(parents=True, exist_ok=True)
+    env.update(
+        WANDB_MODE="offline",
+        WANDB_SILENT="true",
+        WANDB_DIR=str(root),
+        WANDB_CONFIG_DIR=str(root / ".config"),
+        WANDB_CACHE_DIR=str(root / ".cache"),
+        WANDB_DATA_DIR=str(root / ".data"),
+        WANDB_ARTIFACT_DIR=str(root / ".artifacts"),
+        WANDB_ERROR_REPORTING="false",
+        WANDB_DISABLE_CODE="true",
+        WANDB_BASE_URL=CLOSED_PORT,
+        HTTP_PROXY=CLOSED_PORT,
+        HTTPS_PROXY=CLOSED_PORT,
+        NO_PROXY="",
+    )
+    env.update(extra)
+    return env

@@ -110,6 +110,20 @@ class FolderSource(Source):
             self._runs = self._read_runs()
         return self._runs
 
+    def _problem(
+        self,
+        path: Path,
+        message: str,
+        *,
+        line: int | None = None,
+        hint: str | None = None,
+        kind: type[SourceError] = RunDataError,
+    ) -> None:
+        """Records what could not be read at path; the scan goes on without it."""
+        self._problems.append(
+            kind(message, file=self._show(path), line=line, source=self.uri, hint=hint)
+        )
+
     def _show(self, path: Path) -> str:
         """Gives a path as a user would type it: relative to the project when inside it."""
         try:

@@ -33,7 +33,7 @@ import numpy as np
 import numpy.typing as npt
 import yaml
 
-from ..errors import RunDataError, SourceError
+from ..errors import SourceError
 from ..model import FloatArray, IntArray, Run, Scalar, Series, flatten
 from ..yamlfiles import load_tolerant
 from .folders import FolderSource, ProblemLog
@@ -148,11 +148,7 @@ class LocalDirSource(FolderSource):
         try:
             entries = sorted(e.name for e in os.scandir(folder) if e.is_dir())
         except OSError as exc:
-            self._problems.append(
-                SourceError(
-                    f"cannot list folder: {exc.strerror}", file=self._show(folder), source=self.uri
-                )
-            )
+            self._problem(folder, f"cannot list folder: {exc.strerror}", kind=SourceError)
             return
         for name in entries:
             if name.startswith(".") or name == "__pycache__":
@@ -174,23 +170,17 @@ class LocalDirSource(FolderSource):
             try:
                 loaded = json.loads(run_file.read_bytes())
             except (OSError, ValueError) as exc:
-                self._problems.append(
-                    RunDataError(
-                        f"run.json is not valid JSON ({_short_error(exc)}); run skipped",
-                        file=self._show(run_file),
-                        line=getattr(exc, "lineno", None),
-                        source=self.uri,
-                        hint="fix or remove the file",
-                    )
+                self._problem(
+                    run_file,
+                    f"run.json is not valid JSON ({_short_error(exc)}); run skipped",
+                    line=getattr(exc, "lineno", None),
+                    hint="fix or remove the file",
                 )
                 return None
             if not isinstance(loaded, dict):
-                self._problems.append(
-                    RunDataError(
-                        f"run.json holds a JSON {type(loaded).__name__}, not an object; run skipped",
-                        file=self._show(run_file),
-                        source=self.uri,
-                    )
+                self._problem(
+                    run_file,
+                    f"run.json holds a JSON {type(loaded).__name__}, not an object; run skipped",
                 )
                 return None
             meta = loaded
@@ -233,13 +223,10 @@ class LocalDirSource(FolderSource):
         table = _MetricTable()
         if jsonl.is_file():
             if csv_path.is_file():
-                self._problems.append(
-                    RunDataError(
-                        "metrics.csv ignored: the run also has metrics.jsonl, which is read",
-                        file=self._show(csv_path),
-                        source=self.uri,
-                        hint="keep one metrics file per run",
-                    )
+                self._problem(
+                    csv_path,
+                    "metrics.csv ignored: the run also has metrics.jsonl, which is read",
+                    hint="keep one metrics file per run",
                 )
             table = self._parse_file(jsonl, _parse_jsonl)
         elif csv_path.is_file():

@@ -54,7 +54,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..errors import RunDataError, SourceError
+from ..errors import SourceError
 from ..model import FloatArray, IntArray, Run, Scalar, Series
 from .folders import FolderSource, ProblemLog
 from .tfevents import (
@@ -161,11 +161,7 @@ class TensorBoardSource(FolderSource):
 
         def unreadable(exc: OSError) -> None:  # os.walk's onerror: note it, walk on
             where = Path(exc.filename) if exc.filename else self.root
-            self._problems.append(
-                SourceError(
-                    f"cannot list folder: {exc.strerror}", file=self._show(where), source=self.uri
-                )
-            )
+            self._problem(where, f"cannot list folder: {exc.strerror}", kind=SourceError)
 
         for dirpath, dirnames, filenames in os.walk(self.root, onerror=unreadable):
             dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
@@ -186,13 +182,7 @@ class TensorBoardSource(FolderSource):
         try:
             raw = path.read_bytes()
         except OSError as exc:
-            self._problems.append(
-                RunDataError(
-                    f"cannot read the event file: {exc.strerror}; file skipped",
-                    file=self._show(path),
-                    source=self.uri,
-                )
-            )
+            self._problem(path, f"cannot read the event file: {exc.strerror}; file skipped")
             return None
         data = read_event_file(raw)
         bad = ProblemLog(self._problems, self._show(path), self.uri, what="bad records")
@@ -264,13 +254,10 @@ class TensorBoardSource(FolderSource):
                 )
             for tag, (count, dtype) in data.unread.items():
                 if plugin_of.get(tag) == SCALARS_PLUGIN:
-                    self._problems.append(
-                        RunDataError(
-                            f"tag {tag!r}: {count} scalar points are {dtype} tensors in a form "
-                            "labbook does not read; left out",
-                            file=self._show(path),
-                            source=self.uri,
-                        )
+                    self._problem(
+                        path,
+                        f"tag {tag!r}: {count} scalar points are {dtype} tensors in a form "
+                        "labbook does not read; left out",
                     )
             sessions.extend((offset + event, content, path) for event, content in data.sessions)
             walls = data.wall_times[np.isfinite(data.wall_times)]
@@ -299,12 +286,8 @@ class TensorBoardSource(FolderSource):
             try:
                 hparams = session_hparams(content)
             except DecodeError as exc:
-                self._problems.append(
-                    RunDataError(
-                        f"the hparams session cannot be read ({exc}); its params are left out",
-                        file=self._show(path),
-                        source=self.uri,
-                    )
+                self._problem(
+                    path, f"the hparams session cannot be read ({exc}); its params are left out"
                 )
                 continue
             for key, value in (hparams or {}).items():

@@ -625,12 +625,9 @@ class WandbOfflineSource(FolderSource):
             if read is None:
                 continue
             if read.run.id in self._read:
-                self._problems.append(
-                    RunDataError(
-                        f"run ID {read.run.id!r} also read from another folder; this one skipped",
-                        file=self._show(folders[-1].path),
-                        source=self.uri,
-                    )
+                self._problem(
+                    folders[-1].path,
+                    f"run ID {read.run.id!r} also read from another folder; this one skipped",
                 )
                 continue
             self._read[read.run.id] = read
@@ -653,13 +650,7 @@ class WandbOfflineSource(FolderSource):
             try:
                 entries = sorted(os.scandir(parent), key=lambda e: e.name)
             except OSError as exc:
-                self._problems.append(
-                    SourceError(
-                        f"cannot list folder: {exc.strerror}",
-                        file=self._show(parent),
-                        source=self.uri,
-                    )
-                )
+                self._problem(parent, f"cannot list folder: {exc.strerror}", kind=SourceError)
                 continue
             for entry in entries:
                 # `latest-run` is a symlink to a run folder listed anyway.
@@ -687,13 +678,7 @@ class WandbOfflineSource(FolderSource):
         logs = _logs_in(path)
         log = next((p for p in logs if p.name == f"run-{run_id}.wandb"), logs[0] if logs else None)
         if log is None and not (path / "files").is_dir():
-            self._problems.append(
-                RunDataError(
-                    "run folder without a .wandb log or files/ folder; skipped",
-                    file=self._show(path),
-                    source=self.uri,
-                )
-            )
+            self._problem(path, "run folder without a .wandb log or files/ folder; skipped")
             return None
         return _RunFolder(path, run_id, stamp, log)
 
@@ -728,12 +713,9 @@ class WandbOfflineSource(FolderSource):
         if not records.summary:
             summary_nested = files.summary
         if bad_config or bad_summary:
-            self._problems.append(
-                RunDataError(
-                    f"{bad_config + bad_summary} config or summary values are not JSON; left out",
-                    file=self._show(last.log or last.path),
-                    source=self.uri,
-                )
+            self._problem(
+                last.log or last.path,
+                f"{bad_config + bad_summary} config or summary values are not JSON; left out",
             )
         history = records.series()
         summary: dict[str, Scalar] = summary_values(summary_nested)

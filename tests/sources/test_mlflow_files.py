@@ -448,11 +448,11 @@ def test_realworld_runs_mlflows_client_refuses_are_read(mlflow_env: None, tmp_pa
 
 
 def parse(data: bytes) -> tuple[list[tuple[int, float, int]], list[SourceError]]:
-    from labbook.sources.localdir import _ProblemLog
+    from labbook.sources.folders import ProblemLog
     from labbook.sources.mlflow_files import parse_metric_file
 
     problems: list[SourceError] = []
-    bad = _ProblemLog(problems, "m", "test")
+    bad = ProblemLog(problems, "m", "test")
     series = parse_metric_file("m", data, bad)
     bad.close()
     points = [
@@ -488,10 +488,10 @@ def test_parser_fast_path_agrees_with_python_floats() -> None:
 
 
 def test_latest_value_is_at_the_highest_step_then_latest_time() -> None:
-    from labbook.sources.localdir import _ProblemLog
+    from labbook.sources.folders import ProblemLog
     from labbook.sources.mlflow_files import latest_value, parse_metric_file
 
-    bad = _ProblemLog([], "m", "test")
+    bad = ProblemLog([], "m", "test")
     cases = {
         b"5 1.0 9\n1 2.0 3\n": 1.0,  # a lower step logged later does not win
         b"1 1.0 3\n2 2.0 3\n": 2.0,  # same step: the later timestamp

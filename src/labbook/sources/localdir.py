@@ -235,7 +235,7 @@ class LocalDirSource(FolderSource):
         return table
 
     def _parse_file(
-        self, path: Path, parser: Callable[[bytes, _ProblemLog], _MetricTable]
+        self, path: Path, parser: Callable[[bytes, ProblemLog], _MetricTable]
     ) -> _MetricTable:
         bad = ProblemLog(self._problems, self._show(path), self.uri)
         try:
@@ -324,7 +324,7 @@ def _folder_kind(path: Path) -> str | None:
 # -- metrics files ----------------------------------------------------------------------------
 
 
-def _parse_jsonl(data: bytes, bad: _ProblemLog) -> _MetricTable:
+def _parse_jsonl(data: bytes, bad: ProblemLog) -> _MetricTable:
     """Gives the table of a metrics.jsonl file: one JSON object per row, as W&B history rows."""
     steps: list[int] = []
     times: list[float] = []
@@ -416,7 +416,7 @@ def _first(row: Mapping[str, Any], keys: tuple[str, ...]) -> Any:
 
 
 def _metric_items(
-    row: Mapping[str, Any], prefix: str, bad: _ProblemLog, line_no: int
+    row: Mapping[str, Any], prefix: str, bad: ProblemLog, line_no: int
 ) -> Iterator[tuple[str, float]]:
     """Gives a row's (key, value) points; nested objects flatten with dots, as W&B does."""
     for key, value in row.items():
@@ -450,7 +450,7 @@ def _metric_items(
             bad.add(f"value of {full!r} is not a number: {_clip(value)}; value left out", line_no)
 
 
-def _parse_csv(data: bytes, bad: _ProblemLog) -> _MetricTable:
+def _parse_csv(data: bytes, bad: ProblemLog) -> _MetricTable:
     """Gives the table of a metrics.csv file: header `step,time,<metric>…`; empty cell = no point."""
     text = data.decode("utf-8-sig", errors="replace")
     reader = csv.reader(text.splitlines())
@@ -591,7 +591,7 @@ def _float_or_none(text: str) -> float | None:
 # -- run.json fields ----------------------------------------------------------------------------
 
 
-def _mapping(meta: Mapping[str, Any], key: str, bad: _ProblemLog) -> dict[str, Any]:
+def _mapping(meta: Mapping[str, Any], key: str, bad: ProblemLog) -> dict[str, Any]:
     value = meta.get(key)
     if value is None:
         return {}
@@ -601,7 +601,7 @@ def _mapping(meta: Mapping[str, Any], key: str, bad: _ProblemLog) -> dict[str, A
     return flatten(value)
 
 
-def _scalars(flat: Mapping[str, Any], bad: _ProblemLog, what: str) -> dict[str, Scalar]:
+def _scalars(flat: Mapping[str, Any], bad: ProblemLog, what: str) -> dict[str, Scalar]:
     """Gives a flat mapping with every value a Scalar; lists and other objects become JSON text."""
     out: dict[str, Scalar] = {}
     for key, value in flat.items():
@@ -615,7 +615,7 @@ def _scalars(flat: Mapping[str, Any], bad: _ProblemLog, what: str) -> dict[str, 
     return out
 
 
-def _tags(value: Any, bad: _ProblemLog) -> dict[str, str]:
+def _tags(value: Any, bad: ProblemLog) -> dict[str, str]:
     """Gives tags as str -> str; a list of labels (W&B style) gives each label an empty value."""
     if value is None:
         return {}
@@ -629,7 +629,7 @@ def _tags(value: Any, bad: _ProblemLog) -> dict[str, str]:
     }
 
 
-def _text(meta: Mapping[str, Any], key: str, bad: _ProblemLog) -> str | None:
+def _text(meta: Mapping[str, Any], key: str, bad: ProblemLog) -> str | None:
     value = meta.get(key)
     if value is None:
         return None
@@ -641,7 +641,7 @@ def _text(meta: Mapping[str, Any], key: str, bad: _ProblemLog) -> str | None:
     return None
 
 
-def _datetime(meta: Mapping[str, Any], key: str, bad: _ProblemLog) -> datetime | None:
+def _datetime(meta: Mapping[str, Any], key: str, bad: ProblemLog) -> datetime | None:
     value = meta.get(key)
     if value is None:
         return None
@@ -684,6 +684,3 @@ def _short_error(exc: BaseException) -> str:
         return exc.strerror or str(exc)
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
-
-# The MLflow file store shares this class; the old name keeps its import working.
-_ProblemLog = ProblemLog

@@ -36,7 +36,7 @@ import yaml
 from ..errors import RunDataError, SourceError
 from ..model import FloatArray, IntArray, Run, Scalar, Series
 from .base import Source
-from .localdir import _ProblemLog
+from .folders import ProblemLog
 from .mlflow_common import (
     ExperimentInfo,
     list_artifact_files,
@@ -435,9 +435,9 @@ class MlflowFileSource(Source):
             return None
         return series, latest_value(series)
 
-    def _problem_log(self, path: str, report: bool) -> _ProblemLog:
+    def _problem_log(self, path: str, report: bool) -> ProblemLog:
         sink: list[SourceError] = self._problems if report else []
-        return _ProblemLog(sink, self._show(path), self.uri)
+        return ProblemLog(sink, self._show(path), self.uri)
 
     def _list_artifacts(self, run_id: str, run_dir: Path, artifact_uri: object) -> list[str]:
         """Gives the run's artifact files: its artifacts/ folder, else a local artifact_uri."""
@@ -580,7 +580,7 @@ def _simple_meta(data: bytes) -> dict[str, Any] | None:
 # -- metric files ------------------------------------------------------------------------------
 
 
-def parse_metric_file(key: str, data: bytes, bad: _ProblemLog) -> Series:
+def parse_metric_file(key: str, data: bytes, bad: ProblemLog) -> Series:
     """Gives the points of one metric file in step order (equal steps by timestamp).
 
     Each line is `timestamp value step`; MLflow 1.x wrote no step (step 0), and lines
@@ -690,7 +690,7 @@ def _load_rows(data: bytes, row_type: np.dtype[Any]) -> _Columns | None:
     return stamps, values, steps
 
 
-def _careful_columns(data: bytes, bad: _ProblemLog) -> tuple[IntArray, FloatArray, IntArray]:
+def _careful_columns(data: bytes, bad: ProblemLog) -> tuple[IntArray, FloatArray, IntArray]:
     """Gives (timestamps ms, values, steps) line by line, reporting and skipping bad lines."""
     stamps: list[int] = []
     values: list[float] = []

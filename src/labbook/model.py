@@ -333,6 +333,23 @@ class RunSet:
         return pd.DataFrame(rows)
 
 
+def format_seconds(value: float) -> str:
+    """Gives seconds as a reader reads a run's length: `42s`, `5m 03s`, `1h 02m`, `2d 03h`."""
+    total = round(value)
+    sign = "-" if total < 0 else ""
+    total = abs(total)
+    days, rest = divmod(total, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, seconds = divmod(rest, 60)
+    if days:
+        return f"{sign}{days}d {hours:02d}h"
+    if hours:
+        return f"{sign}{hours}h {minutes:02d}m"
+    if minutes:
+        return f"{sign}{minutes}m {seconds:02d}s"
+    return f"{sign}{seconds}s"
+
+
 def flatten(mapping: Mapping[str, Any], sep: str = ".", prefix: str = "") -> dict[str, Any]:
     """Gives a nested mapping flattened: {"a": {"b": 1}} -> {"a.b": 1}."""
     out: dict[str, Any] = {}

@@ -432,3 +432,11 @@ def test_block_set_output_in_a_code_span() -> None:
     env = code_env({"opt": "adam_w"})
     out = env.render('{% set x %}{{ run("c").params.opt }}{% endset %}`{{ x }}` {{ x }}\n', 1)
     assert out == "`adam_w` adam&#95;w\n"
+
+
+def test_duration_in_prose_reads_as_in_a_table() -> None:
+    from labbook.blocks.table import format_duration
+
+    for seconds in (42, 185, 3725, 180000):
+        assert duration(seconds) == format_duration(seconds)
+    assert duration(180000) == "2d 02h"

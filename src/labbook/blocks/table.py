@@ -18,6 +18,7 @@ from ..model import (
     ValueOrder,
     as_number,
     column_value,
+    format_seconds,
     is_number,
     sort_key,
 )
@@ -328,19 +329,7 @@ def format_duration(value: object) -> str:
     """Gives seconds as a reader reads a run's length: `42s`, `5m 03s`, `1h 02m`, `2d 03h`."""
     if not is_number(value) or not math.isfinite(float(value)):  # type: ignore[arg-type]
         return display_value(value)
-    total = round(float(value))  # type: ignore[arg-type]
-    sign = "-" if total < 0 else ""
-    total = abs(total)
-    days, rest = divmod(total, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, seconds = divmod(rest, 60)
-    if days:
-        return f"{sign}{days}d {hours:02d}h"
-    if hours:
-        return f"{sign}{hours}h {minutes:02d}m"
-    if minutes:
-        return f"{sign}{minutes}m {seconds:02d}s"
-    return f"{sign}{seconds}s"
+    return format_seconds(float(value))  # type: ignore[arg-type]
 
 
 def _differs(values: list[Any]) -> bool:

@@ -25,7 +25,7 @@ from ..escaping import (
     escape_inline,
     safe_link,
 )
-from ..model import Run, RunSet
+from ..model import Run, RunSet, format_seconds
 
 
 def fmt(value: Any, spec: str = ".4g") -> str:
@@ -48,19 +48,12 @@ def pct(value: Any, digits: int = 1) -> str:
 
 
 def duration(value: Any) -> str:
-    """Gives seconds (or a Run's duration) as '1h 02m', '3m 05s', '42s'."""
+    """Gives seconds (or a Run's duration) as a table shows them: '1h 02m', '3m 05s', '42s'."""
     if isinstance(value, Run):
         value = value.duration
     if not isinstance(value, int | float) or not math.isfinite(value):
         return "—"
-    seconds = round(value)
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h {minutes:02d}m"
-    if minutes:
-        return f"{minutes}m {secs:02d}s"
-    return f"{secs}s"
+    return format_seconds(value)
 
 
 def _escape(value: Any) -> Markup:

@@ -683,4 +683,3 @@ def _short_error(exc: BaseException) -> str:
     if isinstance(exc, OSError):
         return exc.strerror or str(exc)
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .blocks.base import display_value
 from .errors import LabbookError
 from .model import Run, RunSet
 
@@ -107,14 +108,6 @@ def _run_row(run: Run, keys: Sequence[str]) -> dict[str, Any]:
     return row
 
 
-def _format_cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return format(value, ".4g")
-    return str(value)
-
-
 def cmd_runs(args: argparse.Namespace) -> int:
     from .errors import ConfigError
     from .sources.base import open_source
@@ -156,7 +149,7 @@ def _print_table(rows: list[dict[str, Any]]) -> None:
         print("no runs")
         return
     columns = list(rows[0])
-    cells = [[_format_cell(row.get(c)) for c in columns] for row in rows]
+    cells = [[display_value(row.get(c)) for c in columns] for row in rows]
     widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
     print("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip())
     for r in cells:
@@ -183,7 +176,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         if mapping:
             print(f"{title}:")
             for key in sorted(mapping):
-                print(f"  {key}: {_format_cell(mapping[key])}")
+                print(f"  {key}: {display_value(mapping[key])}")
     keys = run.metric_keys()
     if keys:
         print("metrics:")

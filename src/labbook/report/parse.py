@@ -79,9 +79,14 @@ def _key_lines(node: yaml.Node, first_line: int, prefix: str = "") -> dict[str, 
 def load_yaml_with_lines(text: str, first_line: int, path: Path) -> tuple[Any, dict[str, int]]:
     """Gives YAML data and its keys' file lines; a syntax error is a ReportError at its line."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
+        # One parse: the node graph gives the lines, and the data is built from it.
+        loader = yaml.SafeLoader(text)
+        try:
+            node = loader.get_single_node()
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
+    except (yaml.YAMLError, ValueError) as exc:
         mark = getattr(exc, "problem_mark", None)
         line = first_line + mark.line if mark is not None else first_line
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]

@@ -96,6 +96,8 @@ class LabbookPlugin(BasePlugin[LabbookConfig]):  # type: ignore[no-untyped-call]
     ) -> str | None:
         if not self.config.enabled or self.compiler is None or page.file.abs_src_path is None:
             return markdown
+        # The file itself, not `markdown`: MkDocs has stripped the front matter (which names
+        # the runs), and errors must give the line numbers of the file the author edits.
         compiled = self.compiler.compile_file(Path(page.file.abs_src_path))
         self.pages[page.file.src_uri] = compiled
         for error in compiled.errors:

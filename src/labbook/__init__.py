@@ -14,6 +14,7 @@ from .errors import (
     RunDataError,
     RunNotFound,
     SourceError,
+    TrackerUnavailable,
 )
 from .model import Run, RunSet, Series
 from .sources.base import Source, open_source
@@ -33,6 +34,7 @@ __all__ = [
     "Series",
     "Source",
     "SourceError",
+    "TrackerUnavailable",
     "__version__",
     "open_source",
 ]

@@ -65,6 +65,15 @@ class SourceError(LabbookError):
     """A source cannot be opened or read."""
 
 
+class TrackerUnavailable(SourceError):
+    """A tracker did not answer within its deadline (refused, timed out, unreachable).
+
+    Distinct from bad data, unknown runs and refused credentials: it is the one case a
+    build may answer from a snapshot. Once a source raised it, the rest of that build
+    gets the same error at once instead of waiting again.
+    """
+
+
 class RunDataError(SourceError):
     """A run's files are corrupt or partial; the run or line is skipped and reported."""
 

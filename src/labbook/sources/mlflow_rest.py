@@ -53,7 +53,7 @@ from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 
-from ..errors import QueryError, RunNotFound, SourceError
+from ..errors import QueryError, RunNotFound, SourceError, TrackerUnavailable
 from ..model import Run, RunSet, Scalar, Series
 from ..query import And, Expr, OrderKey, apply_query, matches, parse_filter, parse_order_by
 from ..query import to_mlflow_filter as _to_mlflow_filter
@@ -298,9 +298,9 @@ class _RestClient:
             )
         return decoded
 
-    def _no_answer(self, problem: str, attempts: int) -> SourceError:
+    def _no_answer(self, problem: str, attempts: int) -> TrackerUnavailable:
         tries = "1 attempt" if attempts == 1 else f"{attempts} attempts"
-        return SourceError(
+        return TrackerUnavailable(
             f"the MLflow server did not answer within {self.timeout:g} s "
             f"({_scrub(problem)}; {tries})",
             source=self.uri,

@@ -309,18 +309,38 @@ def test_csv_row_with_bad_cell_is_skipped_and_reported(tmp_path: Path) -> None:
     assert "2 cells" in src.problems()[1].message
 
 
-def test_corrupt_run_json_skips_the_run(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("content", "line", "says"),
+    [
+        (b"", 1, "not valid JSON"),
+        (b'[{"name": "x"}]', None, "holds a JSON list, not an object"),
+        (b'{"name": "broken",\n "params": {', 2, "not valid JSON"),
+        (b'{"name": "caf\xe9"}', None, "not valid JSON"),
+        (b"[" * 100_000, None, "not valid JSON"),
+    ],
+    ids=["empty", "array", "cut-mid-object", "not-utf8", "deeply-nested"],
+)
+def test_damaged_run_json_keeps_the_run_and_its_metrics(
+    tmp_path: Path, content: bytes, line: int | None, says: str
+) -> None:
+    # Every run.json field is optional: a damaged file costs its fields, never the run.
     root = tmp_path / "runs"
-    bad = write_run(root, "cccc3333", jsonl=[json.dumps({"loss": 1.0})])
-    (bad / "run.json").write_text('{"name": "broken",\n "params": {')
+    bad = write_run(
+        root, "cccc3333", jsonl=[json.dumps({"step": s, "loss": 1.0 / (s + 1)}) for s in range(3)]
+    )
+    (bad / "run.json").write_bytes(content)
     write_run(root, "dddd4444", meta={"name": "fine"})
     src = LocalDirSource("runs", base_dir=tmp_path)
-    assert [r.id for r in src.list_runs()] == ["dddd4444"]
+    assert [r.id for r in src.list_runs()] == ["cccc3333", "dddd4444"]
+    run = src.get("cccc3333")
+    assert run.series("loss").values.tolist() == [1.0, 0.5, 1.0 / 3]
+    assert run.summary["loss"] == 1.0 / 3
+    assert run.params == {} and run.tags == {}
     (problem,) = src.problems()
     assert isinstance(problem, RunDataError)
     assert problem.file == "runs/cccc3333/run.json"
-    assert problem.line == 2
-    assert "run skipped" in problem.message
+    assert problem.line == line
+    assert says in problem.message and "read without its name" in problem.message
 
 
 def test_bad_field_is_reported_and_left_out(tmp_path: Path) -> None:

@@ -167,22 +167,26 @@ class LocalDirSource(FolderSource):
         meta: dict[str, Any] = {}
         run_file = folder.path / RUN_FILE
         if run_file.is_file():
+            # Every run.json field is optional, so a damaged file costs its fields, not the
+            # run: the metrics are still read, and the problem names the file.
+            kept = "the run is read without its name, params, tags and summary"
             try:
                 loaded = json.loads(run_file.read_bytes())
-            except (OSError, ValueError) as exc:
+            except (OSError, ValueError, RecursionError) as exc:
                 self._problem(
                     run_file,
-                    f"run.json is not valid JSON ({_short_error(exc)}); run skipped",
+                    f"run.json is not valid JSON ({_short_error(exc)}); {kept}",
                     line=getattr(exc, "lineno", None),
                     hint="fix or remove the file",
                 )
-                return None
+                loaded = {}
             if not isinstance(loaded, dict):
                 self._problem(
                     run_file,
-                    f"run.json holds a JSON {type(loaded).__name__}, not an object; run skipped",
+                    f"run.json holds a JSON {type(loaded).__name__}, not an object; {kept}",
+                    hint='write one object, e.g. {"name": "resnet50-lr0.1"}',
                 )
-                return None
+                loaded = {}
             meta = loaded
         bad = ProblemLog(self._problems, self._show(run_file), self.uri)
 

@@ -12,9 +12,12 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from ..errors import ReportError
+from ..yamlfiles import BoundedLoader
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)^(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.S | re.M)
-_MD = MarkdownIt("commonmark")
+# Block structure is all labbook needs from it (fences, lists, quotes): no inline parse.
+_MD = MarkdownIt("commonmark").disable("inline")
+_MAX_NESTING: int = _MD.options["maxNesting"]
 
 
 @dataclass
@@ -80,7 +83,7 @@ def load_yaml_with_lines(text: str, first_line: int, path: Path) -> tuple[Any, d
     """Gives YAML data and its keys' file lines; a syntax error is a ReportError at its line."""
     try:
         # One parse: the node graph gives the lines, and the data is built from it.
-        loader = yaml.SafeLoader(text)
+        loader = BoundedLoader(text)
         try:
             node = loader.get_single_node()
             data = loader.construct_document(node) if node is not None else None
@@ -119,7 +122,21 @@ def parse_report(path: Path, text: str) -> ParsedReport:
             segments.append(Prose("".join(lines[cursor:upto]), body_line + cursor))
 
     warnings: list[ReportError] = []
+    too_deep = False
     for token in _MD.parse(body):
+        if token.level == _MAX_NESTING - 1 and token.map is not None and not too_deep:
+            # markdown-it stops reading structure at this depth: what follows, blocks too,
+            # would be read as the text of the innermost list item.
+            too_deep = True
+            warnings.append(
+                ReportError(
+                    f"lists or quotes nest more than {_MAX_NESTING - 1} levels deep here;"
+                    " labbook reads no block after this line",
+                    file=path,
+                    line=body_line + token.map[0],
+                    hint="nest less deeply",
+                )
+            )
         nested = _nested_block_line(token)
         if nested is not None:
             warnings.append(

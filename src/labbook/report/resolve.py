@@ -69,7 +69,7 @@ class Resolver:
         source_name = spec.get("source") or self.default_source
         if source_name is None:
             raise ReportError("the query names no source and no sources are configured")
-        if source_name not in self.sources:
+        if not isinstance(source_name, str) or source_name not in self.sources:
             raise ReportError(
                 f"unknown source {source_name!r}",
                 hint="configured sources: " + (", ".join(self.sources) or "none"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import json
 import math
 import re
@@ -67,13 +68,35 @@ def escape_inline(value: object) -> Markup:
 
 
 # Python-Markdown's own code-span pattern (mkdocs renders reports with Python-Markdown).
+# Kept as the definition the scanner below reproduces; the scanner runs in n log n where
+# this pattern's backtracking takes cubic time on long backtick runs (issue 7).
 _PY_MARKDOWN_BACKTICK = re.compile(
     r"(?:(?<!\\)((?:\\{2})+)(?=`+)|(?<!\\)(`+)(.+?)(?<!`)\2(?!`))", re.S
 )
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
+_BACKTICK_RUN = re.compile(r"`+")
+_BACKSLASH_OR_BACKTICK = re.compile(r"[\\`]")
+Span = tuple[int, int, int, int]
 
 
-def _commonmark_code_spans(text: str) -> set[tuple[int, int, int, int]]:
+class _BacktickRuns:
+    """The maximal backtick runs of a text, by length, to find a span's closer by bisection."""
+
+    def __init__(self, text: str) -> None:
+        self.starts: dict[int, list[int]] = {}
+        for m in _BACKTICK_RUN.finditer(text):
+            self.starts.setdefault(m.end() - m.start(), []).append(m.start())
+
+    def next_run(self, length: int, after: int) -> int | None:
+        """Gives the start of the first run of exactly `length` backticks starting at or after `after`."""
+        starts = self.starts.get(length)
+        if not starts:
+            return None
+        i = bisect.bisect_left(starts, after)
+        return starts[i] if i < len(starts) else None
+
+
+def _commonmark_code_spans(text: str, runs: _BacktickRuns) -> set[Span]:
     spans = set()
     i, n = 0, len(text)
     while i < n:
@@ -82,37 +105,74 @@ def _commonmark_code_spans(text: str) -> set[tuple[int, int, int, int]]:
             i += 2
             continue
         if ch != "`":
-            i += 1
+            found = _BACKSLASH_OR_BACKTICK.search(text, i)
+            i = found.start() if found else n
             continue
         j = i
         while j < n and text[j] == "`":
             j += 1
-        closer = re.compile(r"(?<!`)`{" + str(j - i) + r"}(?!`)")
-        found = closer.search(text, j)
-        if found is None:
+        close = runs.next_run(j - i, j)
+        if close is None:
             i = j
             continue
-        spans.add((i, j, found.start(), found.end()))
-        i = found.end()
+        spans.add((i, j, close, close + j - i))
+        i = close + j - i
     return spans
 
 
-def code_spans(text: str) -> list[tuple[int, int, int, int]]:
+def _python_markdown_code_spans(text: str, runs: _BacktickRuns) -> list[Span]:
+    """Gives the spans `_PY_MARKDOWN_BACKTICK.finditer` finds, in n log n time.
+
+    At a backtick not after a backslash, the pattern takes the longest opener (up to the
+    run's end) for which a later run of exactly that many backticks exists, and closes at
+    the first such run. An even run of backslashes before a backtick is consumed on its own.
+    """
+    out: list[Span] = []
+    pos, n = 0, len(text)
+    while pos < n:
+        found = _BACKSLASH_OR_BACKTICK.search(text, pos)
+        if found is None:
+            break
+        p = found.start()
+        if text[p] == "\\":
+            q = p
+            while q < n and text[q] == "\\":
+                q += 1
+            # Matched or not, every position up to q is done: inner ones follow a backslash.
+            pos = q
+            continue
+        if p > 0 and text[p - 1] == "\\":
+            pos = p + 1
+            continue
+        r = p
+        while r < n and text[r] == "`":
+            r += 1
+        for k in range(r - p, 0, -1):
+            close = runs.next_run(k, r)
+            if close is not None:
+                out.append((p, p + k, close, close + k))
+                pos = close + k
+                break
+        else:
+            pos = r
+    return out
+
+
+def code_spans(text: str) -> list[Span]:
     """Gives the inline code spans of Markdown text as (open, content start, content end, close end).
 
     Only spans that CommonMark and Python-Markdown both read as code are given, and none
-    crosses a blank line: text outside them is never mistaken for code.
+    crosses a blank line: text outside them is never mistaken for code. Time is n log n in
+    the text's length, whatever its backticks.
     """
-    out: list[tuple[int, int, int, int]] = []
+    out: list[Span] = []
     start = 0
     for end in [m.start() for m in _BLANK_LINE.finditer(text)] + [len(text)]:
         chunk = text[start:end]
         if "`" in chunk:
-            commonmark = _commonmark_code_spans(chunk)
-            for m in _PY_MARKDOWN_BACKTICK.finditer(chunk):
-                if m.group(2) is None:
-                    continue
-                span = (m.start(), m.start(3), m.end(3), m.end())
+            runs = _BacktickRuns(chunk)
+            commonmark = _commonmark_code_spans(chunk, runs)
+            for span in _python_markdown_code_spans(chunk, runs):
                 if span in commonmark:
                     out.append((span[0] + start, span[1] + start, span[2] + start, span[3] + start))
         start = end
@@ -150,3 +210,43 @@ def json_for_script(data: Any) -> str:
         .replace("\u2028", "\\u2028")
         .replace("\u2029", "\\u2029")
     )
+
+
+def plotly_text(value: object) -> str:
+    """Gives text that Plotly shows literally in any string field: a name, title or hover.
+
+    Plotly reads HTML-like tags in every label, and `%{…}` as a template in hover
+    templates, trace names (filled from `meta`) and titles. `%` as `&#37;` is never a
+    template, and Plotly turns the entity back into `%` when it draws the text.
+    """
+    return str(escape_html(value)).replace("%", "&#37;")
+
+
+# `<![` opens a marked section in Python's HTML parser, which MkDocs runs over every page;
+# before Python 3.13 it raises (AssertionError) unless a section keyword follows. The
+# keywords are those `_markupbase.ParserBase.parse_marked_section` accepts.
+_BAD_MARKED_SECTION = re.compile(
+    r"<!\[(?!(?:temp|cdata|ignore|include|rcdata|if|else|endif)(?![-_.a-zA-Z0-9]))",
+    re.IGNORECASE,
+)
+
+
+def defuse_marked_sections(text: str) -> str:
+    """Gives Markdown prose in which no `<![` can stop an HTML parser; it still reads `<![`.
+
+    In prose the `<` becomes `&lt;`; an inline code span holding one becomes an HTML
+    `<code>` element (where `&lt;` shows as `<`, as it would not in a Markdown span).
+    """
+    if "<![" not in text:
+        return text
+    out: list[str] = []
+    pos = 0
+    for start, content_start, content_end, end in code_spans(text):
+        content = text[content_start:content_end]
+        if not _BAD_MARKED_SECTION.search(content):
+            continue
+        out.append(_BAD_MARKED_SECTION.sub("&lt;![", text[pos:start]))
+        out.append(str(code_html(content)))
+        pos = end
+    out.append(_BAD_MARKED_SECTION.sub("&lt;![", text[pos:]))
+    return "".join(out)

@@ -186,7 +186,8 @@ def opt_str_list(spec: Mapping[str, Any], key: str, ctx: BlockContext) -> list[s
     """Gives an option written as one text value or a non-empty list of them."""
     value = spec.get(key)
     items: list[Any] = value if isinstance(value, list) else [value]
-    names = [v.strip() for v in items if isinstance(v, str) and v.strip()]
+    # Kept as written: a metric key may begin or end with a space (" loss" is not "loss").
+    names = [v for v in items if isinstance(v, str) and v.strip()]
     if not items or len(names) != len(items):
         raise ctx.error(
             f"{key!r} must be a name or a list of names, not {value!r}",

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..charts import FloatArray, IntArray, color_for, downsample, group_mean, rgba, smooth_ema
 from ..errors import LabbookError
-from ..escaping import escape_html, json_for_script
+from ..escaping import json_for_script, plotly_text
 from ..model import Run, RunSet, as_number, column_value, sort_key
 from .base import (
     CHART_OPTIONS,
@@ -404,7 +404,7 @@ class LineBlock(Block):
             "mode": "lines" if len(keep) > 1 else "markers",
             "x": self._x_out(x[keep]),
             "y": y[keep].tolist(),
-            "name": str(escape_html(label)),
+            "name": plotly_text(label),
             "legendgroup": legendgroup,
             "line": style,
             "marker": {"color": style["color"]},
@@ -434,20 +434,20 @@ class LineBlock(Block):
         elif self.x == "relative":
             x = "%{x:.6~g} s"
         else:
-            x = f"{_hover_text(self.x)} %{{x:.6~g}}"
+            x = f"{plotly_text(self.x)} %{{x:.6~g}}"
         # Off the step axis, each point's step rides along in customdata.
         return f"{x}<br>step %{{customdata:d}}" if with_step else x
 
     def _hover(self, run_name: str, key: str) -> str:
         return (
-            f"<b>{_hover_text(run_name)}</b><br>{self._x_hover()}"
-            f"<br>{_hover_text(key)} %{{y:.6~g}}<extra></extra>"
+            f"<b>{plotly_text(run_name)}</b><br>{self._x_hover()}"
+            f"<br>{plotly_text(key)} %{{y:.6~g}}<extra></extra>"
         )
 
     def _group_hover(self, label: str, key: str) -> str:
         return (
-            f"<b>{_hover_text(label)}</b><br>{self._x_hover(with_step=False)}"
-            f"<br>mean {_hover_text(key)} %{{y:.6~g}}<extra></extra>"
+            f"<b>{plotly_text(label)}</b><br>{self._x_hover(with_step=False)}"
+            f"<br>mean {plotly_text(key)} %{{y:.6~g}}<extra></extra>"
         )
 
     def _layout(self, keys: list[str]) -> dict[str, Any]:
@@ -456,11 +456,11 @@ class LineBlock(Block):
         )
         y_title = keys[0] if len(keys) == 1 else ""
         xaxis: dict[str, Any] = {
-            "title": {"text": str(escape_html(x_title))},
+            "title": {"text": plotly_text(x_title)},
             "type": "date" if self.x == "time" else "log" if self.log_x else "linear",
         }
         yaxis: dict[str, Any] = {
-            "title": {"text": str(escape_html(y_title))},
+            "title": {"text": plotly_text(y_title)},
             "type": "log" if self.log_y else "linear",
         }
         if self.xrange is not None:
@@ -625,11 +625,6 @@ def _shared(runs: list[Run], column: str) -> Any:
     """Gives a column's value when every run agrees on it, else None."""
     values = {_group_key(column_value(r, column)) for r in runs}
     return column_value(runs[0], column) if len(values) == 1 else None
-
-
-def _hover_text(text: str) -> str:
-    # Plotly reads `%{...}` in a hovertemplate as a field; a run name must not be one.
-    return str(escape_html(text)).replace("%", "&#37;")
 
 
 def _iso(seconds: FloatArray) -> list[str]:

@@ -14,7 +14,7 @@ import yaml
 
 from ..blocks.base import Block, BlockContext, block_kinds
 from ..errors import LabbookError, ReportError
-from ..escaping import escape_html
+from ..escaping import defuse_marked_sections, escape_html
 from ..model import Run, RunSet
 from ..project import Project
 from .expressions import Expressions
@@ -174,7 +174,7 @@ def _header(
             pieces = [c for _, c in chunks]
             pieces[index] = text
             return "".join(pieces), title
-    head = f"# {title}\n\n" if title else ""
+    head = f"# {defuse_marked_sections(title)}\n\n" if title else ""
     return head + (byline + "\n\n" if byline else "") + "".join(c for _, c in chunks), title
 
 
@@ -270,10 +270,12 @@ def compile_report(
             out.append((False, segment.text))
         elif isinstance(segment, Prose):
             try:
-                out.append((True, expressions.render(segment.text, segment.line)))
+                rendered_text = expressions.render(segment.text, segment.line)
             except LabbookError as exc:
                 page.errors.append(exc)
-                out.append((True, "\n" + error_box(exc) + "\n\n" + segment.text))
+                rendered_text = "\n" + error_box(exc) + "\n\n" + segment.text
+            # MkDocs' HTML scan of the page stops on some `<![`; the reader sees the same text.
+            out.append((True, defuse_marked_sections(rendered_text)))
         elif isinstance(segment, BlockFence):
             try:
                 block, runs = _build_block(
@@ -337,12 +339,51 @@ class ProjectCompiler:
 
     def compile_file(self, path: Path, text: str | None = None) -> CompiledPage:
         """Gives one report compiled; `text` overrides the file's content."""
-        if text is None:
-            text = path.read_text(encoding="utf-8")
-        options = CompileOptions(
-            max_points=self.options.max_points,
-            history=self.options.history,
-            display_path=self.display_path(path),
-            source_path=path,
-        )
-        return compile_report(path, text, self.resolver, options)
+        display = self.display_path(path)
+        try:
+            if text is None:
+                text = read_report(path, display)
+            options = CompileOptions(
+                max_points=self.options.max_points,
+                history=self.options.history,
+                display_path=display,
+                source_path=path,
+            )
+            return compile_report(path, text, self.resolver, options)
+        except LabbookError as exc:
+            return failed_page(path, exc)
+        except Exception as exc:  # a bug must cost one report, not the whole build or check
+            return failed_page(
+                path,
+                ReportError(
+                    f"this report could not be compiled ({type(exc).__name__}: {exc})",
+                    file=display,
+                    hint="please report this as a labbook bug",
+                ),
+            )
+
+
+def failed_page(path: Path, error: LabbookError) -> CompiledPage:
+    """Gives the page of a report that could not be compiled: its error box alone."""
+    return CompiledPage(path=path, markdown=error_box(error) + "\n", errors=[error])
+
+
+def read_report(path: Path, display: str | None = None) -> str:
+    """Gives a report file's text; a file that is not UTF-8 is a ReportError at its byte offset."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ReportError(
+            f"cannot read the report: {exc.strerror or exc}", file=display or path
+        ) from exc
+    try:
+        # utf-8-sig, as MkDocs reads pages: a byte-order mark is not part of the text.
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ReportError(
+            f"the report is not UTF-8: byte 0x{data[exc.start]:02x} at offset {exc.start}"
+            f" ({exc.reason})",
+            file=display or path,
+            line=data.count(b"\n", 0, exc.start) + 1,
+            hint="save the file as UTF-8",
+        ) from exc

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import ConfigError, LabbookError
+from ..errors import ConfigError, LabbookError, ReportError
 from ..project import Project
 from ..report.compile import CompiledPage
 
@@ -55,12 +55,26 @@ def build_with_mkdocs(project: Project, site_dir: Path, *, strict: bool = False)
         build(config)
     except MkDocsException as exc:
         raise ConfigError(f"mkdocs build failed: {exc}", file=project.config_file) from exc
+    except Exception as exc:  # MkDocs or a Markdown extension stopped on a page: name it
+        page = plugin.current_page
+        raise ReportError(
+            f"MkDocs could not build this page ({type(exc).__name__}: {exc})",
+            file=_relative(Path(page), project.root) if page else project.config_file,
+            hint="change the text it names; if it is valid Markdown, report this as a labbook bug",
+        ) from exc
     return BuildResult(
         site_dir,
         pages=len(plugin.pages),
         errors=list(plugin.errors),
         warnings=list(plugin.warnings),
     )
+
+
+def _relative(path: Path, root: Path) -> Path:
+    try:
+        return path.resolve().relative_to(root.resolve())
+    except ValueError:
+        return path
 
 
 def build_site(

@@ -55,6 +55,7 @@ class LabbookPlugin(BasePlugin[LabbookConfig]):  # type: ignore[no-untyped-call]
         self.pages: dict[str, CompiledPage] = {}
         self.errors: list[LabbookError] = []
         self.warnings: list[LabbookError] = []
+        self.current_page: str | None = None  # the page MkDocs is reading or rendering
 
     def _settings(self, config_file: Path) -> LabbookSettings:
         # The same validation as the CLI's, so `mkdocs build` rejects what `labbook` does.
@@ -90,6 +91,20 @@ class LabbookPlugin(BasePlugin[LabbookConfig]):  # type: ignore[no-untyped-call]
             if files.get_file_from_path(asset.dest) is None:
                 files.append(File.generated(config, asset.dest, abs_src_path=str(asset.src)))
         return files
+
+    def on_page_read_source(self, *, page: Page, config: MkDocsConfig) -> str | None:
+        # MkDocs stops the whole build on a page that is not UTF-8; here it becomes that
+        # page's error (file and byte offset), given by compile_file in on_page_markdown.
+        self.current_page = page.file.abs_src_path
+        if not self.config.enabled or page.file.abs_src_path is None:
+            return None
+        try:
+            Path(page.file.abs_src_path).read_bytes().decode("utf-8-sig")
+        except UnicodeDecodeError:
+            return ""
+        except OSError:
+            return None
+        return None
 
     def on_page_markdown(
         self, markdown: str, *, page: Page, config: MkDocsConfig, files: Files

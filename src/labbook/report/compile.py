@@ -21,7 +21,20 @@ from .expressions import Expressions
 from .parse import BlockFence, ParsedReport, Prose, Verbatim, parse_report
 from .resolve import Resolver, resolve_run_sets
 
-_H1 = re.compile(r"^#\s+(.+?)\s*#*\s*$", re.M)
+# No backtracking: `^#\s+(.+?)\s*#*\s*$` took cubic time on a heading of many spaces.
+_H1 = re.compile(r"^#[ \t]+([^\n]*)$", re.M)
+
+
+def _first_h1(text: str) -> tuple[re.Match[str], str] | None:
+    """Gives the first ATX level-1 heading with text, and its text without a closing `#` run."""
+    for match in _H1.finditer(text):
+        heading = match.group(1).strip()
+        bare = heading.rstrip("#")
+        if not bare or bare[-1] in " \t":
+            heading = bare.rstrip()
+        if heading:
+            return match, heading
+    return None
 
 
 @dataclass
@@ -166,9 +179,10 @@ def _header(
     title = front.get("title")
     title = str(title) if title is not None else None
     for index, (is_prose, text) in enumerate(chunks):
-        match = _H1.search(text) if is_prose else None
-        if match:
-            title = title or match.group(1)
+        found = _first_h1(text) if is_prose else None
+        if found:
+            match, heading = found
+            title = title or heading
             if byline:
                 text = text[: match.end()] + "\n\n" + byline + "\n" + text[match.end() :]
             pieces = [c for _, c in chunks]

@@ -25,15 +25,22 @@ from .resolve import Resolver, resolve_run_sets
 _H1 = re.compile(r"^#[ \t]+([^\n]*)$", re.M)
 
 
-def _first_h1(text: str) -> tuple[re.Match[str], str] | None:
-    """Gives the first ATX level-1 heading with text, and its text without a closing `#` run."""
+def _first_h1(text: str) -> tuple[int, str] | None:
+    """Gives where the first level-1 heading with text ends, and that text (no closing `#`s).
+
+    The end is past the blank lines after the heading up to the last line break, where
+    the byline goes.
+    """
     for match in _H1.finditer(text):
         heading = match.group(1).strip()
         bare = heading.rstrip("#")
         if not bare or bare[-1] in " \t":
             heading = bare.rstrip()
         if heading:
-            return match, heading
+            end = stop = match.end()
+            while stop < len(text) and text[stop].isspace():
+                stop += 1
+            return (stop if stop == len(text) else max(end, text.rfind("\n", end, stop))), heading
     return None
 
 
@@ -181,10 +188,10 @@ def _header(
     for index, (is_prose, text) in enumerate(chunks):
         found = _first_h1(text) if is_prose else None
         if found:
-            match, heading = found
+            end, heading = found
             title = title or heading
             if byline:
-                text = text[: match.end()] + "\n\n" + byline + "\n" + text[match.end() :]
+                text = text[:end] + "\n\n" + byline + "\n" + text[end:]
             pieces = [c for _, c in chunks]
             pieces[index] = text
             return "".join(pieces), title

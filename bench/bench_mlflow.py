@@ -366,19 +366,25 @@ def print_fresh_table(groups: list[list[FreshRow]], repeat: int) -> None:
         "cold = the store's pages dropped from the page cache first\n"
     )
     print(
-        "| store | reader | warm s | warm CPU s | cold s | × labbook (warm) "
-        "| × labbook (cold) | goal (on warm wall time) |"
+        "| store | reader | warm s | warm CPU s | cold s | cold CPU s | × labbook (warm) "
+        "| × labbook (warm CPU) | × labbook (cold) | goal (on warm wall time) |"
     )
-    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
     for rows in groups:
         base = rows[0]
         base_warm, base_cold = median(base.times["warm"]), median(base.times["cold"])
+        base_cpu = median(base.cpu["warm"])
         for row in rows:
             warm, cold = median(row.times["warm"]), median(row.times["cold"])
+            cpu = median(row.cpu["warm"])
             if row is base:
-                ratios, goal = ("1×", "1×"), ""
+                ratios, goal = ("1×", "1×", "1×"), ""
             else:
-                ratios = (f"{warm / base_warm:.2f}×", f"{cold / base_cold:.2f}×")
+                ratios = (
+                    f"{warm / base_warm:.2f}×",
+                    f"{cpu / base_cpu:.2f}×",
+                    f"{cold / base_cold:.2f}×",
+                )
                 if row.goal.startswith("<="):
                     # A floor: the goal bounds labbook's time over this row's.
                     goal = f"labbook {base_warm / warm:.2f}× this, " + verdict(
@@ -387,8 +393,9 @@ def print_fresh_table(groups: list[list[FreshRow]], repeat: int) -> None:
                 else:
                     goal = verdict(row.goal, warm / base_warm)
             print(
-                f"| {row.store} | {row.reader} | {warm:.3f} | {median(row.cpu['warm']):.3f} "
-                f"| {cold:.3f} | {ratios[0]} | {ratios[1]} | {goal} |"
+                f"| {row.store} | {row.reader} | {warm:.3f} | {cpu:.3f} | {cold:.3f} "
+                f"| {median(row.cpu['cold']):.3f} | {ratios[0]} | {ratios[1]} | {ratios[2]} "
+                f"| {goal} |"
             )
 
 

@@ -13,12 +13,12 @@ Layout::
 A key with `/` in it (`val/acc`) is a sub-folder. Every metric file is parsed once,
 when the runs are listed (the summary is MLflow's "latest" value: highest step, then
 latest timestamp, which needs every line), with numpy doing the number parsing, one
-call for all of a run's files; the parsed series are kept (up to `max_kept_points`, so
-a table of 10,000 runs that needs only summaries does not hold every history) and
-reading them afterwards costs nothing. meta.yaml files as MLflow writes them (plain
-`key: value` lines) are read by a small parser that gives what YAML gives; any other
-form goes to PyYAML, imported only then (a script that reads a store pays no YAML import). What cannot be read is reported through `problems()` by path and
-line, and skipped. Nothing here writes to the store.
+call for all of a run's files. The parsed series are kept, up to `max_kept_points`, so
+reading them afterwards costs nothing, while a table of 10,000 runs that needs only
+their summaries does not hold every history. meta.yaml files as MLflow writes them
+(plain `key: value` lines) are read by a small parser that gives what YAML gives; any
+other form goes to PyYAML, imported only then. What cannot be read is reported through
+`problems()` by path and line, and skipped. Nothing here writes to the store.
 """
 
 from __future__ import annotations

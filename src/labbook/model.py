@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any, Protocol, overload
 import numpy as np
 import numpy.typing as npt
 
+from . import progress
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -146,7 +148,9 @@ class Run:
             if self.reader is None:
                 self._series[key] = Series.empty(key)
             else:
-                self._series[key] = self.reader.read_series(self, key)
+                with progress.timed("source", self.source):
+                    self._series[key] = self.reader.read_series(self, key)
+                progress.advance("reading series")
         return self._series[key]
 
     def set_series(self, series: Series) -> None:

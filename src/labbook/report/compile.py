@@ -12,14 +12,15 @@ from typing import Any
 
 import yaml
 
+from .. import progress
 from ..blocks.base import Block, BlockContext, block_kinds
-from ..errors import LabbookError, ReportError
+from ..errors import LabbookError, ReportError, at_place
 from ..escaping import escape_html
 from ..model import Run, RunSet
 from ..project import Project
 from .expressions import Expressions
 from .parse import BlockFence, ParsedReport, Prose, Verbatim, parse_report
-from .resolve import Resolver, resolve_run_sets
+from .resolve import Resolver, UnresolvedRunSet, resolve_run_sets
 
 _H1 = re.compile(r"^#\s+(.+?)\s*#*\s*$", re.M)
 
@@ -178,9 +179,15 @@ def _header(
     return head + (byline + "\n\n" if byline else "") + "".join(c for _, c in chunks), title
 
 
-def _default_runs(run_sets: Mapping[str, RunSet]) -> RunSet:
+def _default_runs(run_sets: Mapping[str, RunSet], *, strict: bool = False) -> RunSet:
+    """Gives the union of the report's run sets; `strict` raises if any of them failed."""
     union = RunSet()
     for runs in run_sets.values():
+        if isinstance(runs, UnresolvedRunSet):
+            if strict:
+                # A chart of "every run" that silently lacks a failed set's runs would mislead.
+                raise runs.problem()
+            continue
         union = union + runs
     return union
 
@@ -221,13 +228,13 @@ def _build_block(
         max_points=options.max_points,
     )
     block = kinds[kind](data, ctx)
-    if block.runs_spec is None:
-        runs = _default_runs(run_sets)
-    else:
-        try:
+    try:
+        if block.runs_spec is None:
+            runs = _default_runs(run_sets, strict=True)
+        else:
             runs = resolver.runs(block.runs_spec, run_sets)
-        except LabbookError as exc:
-            raise exc.located(file=display, line=ctx.line_of("runs")) from exc
+    except LabbookError as exc:
+        raise at_place(exc, display, ctx.line_of("runs")) from exc
     return block, runs
 
 
@@ -286,9 +293,9 @@ def compile_report(
                     page.figures.append(rendered.figure)
                 html = rendered.html
             except LabbookError as exc:
-                exc.located(file=display, line=segment.line)
-                page.errors.append(exc)
-                html = error_box(exc)
+                located = at_place(exc, display, segment.line)
+                page.errors.append(located)
+                html = error_box(located)
             except Exception as exc:  # a bug must cost one block, not the whole build
                 error = ReportError(
                     f"this block could not be drawn ({type(exc).__name__}: {exc})",
@@ -313,7 +320,11 @@ class ProjectCompiler:
 
     def __init__(self, project: Project) -> None:
         self.project = project
-        self.resolver = Resolver(project.sources, project.default_source)
+        self.resolver = Resolver(
+            project.sources, project.default_source, failed=project.failed_sources
+        )
+        self.resolver.open_all()
+        self._reports: int | None = None
         self.options = CompileOptions(
             max_points=project.settings.max_points, history=GitHistory(project.root)
         )
@@ -339,10 +350,22 @@ class ProjectCompiler:
         """Gives one report compiled; `text` overrides the file's content."""
         if text is None:
             text = path.read_text(encoding="utf-8")
+        display = self.display_path(path)
+        with progress.timed("report", display):
+            page = self._compile(path, text, display)
+        progress.advance("compiling reports", total=self._report_count())
+        return page
+
+    def _report_count(self) -> int:
+        if self._reports is None:
+            self._reports = len(self.project.reports())
+        return self._reports
+
+    def _compile(self, path: Path, text: str, display: str) -> CompiledPage:
         options = CompileOptions(
             max_points=self.options.max_points,
             history=self.options.history,
-            display_path=self.display_path(path),
+            display_path=display,
             source_path=path,
         )
         return compile_report(path, text, self.resolver, options)

@@ -51,6 +51,7 @@ def build_with_mkdocs(project: Project, site_dir: Path, *, strict: bool = False)
             file=project.config_file,
             hint="add `- labbook:` with its sources under `plugins:`",
         )
+    plugin.cli_driven = True
     try:
         build(config)
     except MkDocsException as exc:

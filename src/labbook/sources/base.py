@@ -8,7 +8,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from ..errors import AmbiguousRun, RunNotFound, SourceError
 from ..model import Run, RunSet, Series
@@ -56,6 +56,14 @@ class Source(ABC):
         """Gives what could not be read (corrupt files, partial runs), each naming its path."""
         return []
 
+    def check_available(self) -> None:
+        """Raises TrackerUnavailable if the tracker does not answer within its deadline.
+
+        A build asks every source at once before its first use, so dead trackers cost one
+        bounded wait together. Sources that read local files have nothing to ask.
+        """
+        return None
+
     # -- shared behaviour ------------------------------------------------------------
 
     def search(
@@ -101,6 +109,14 @@ def find_run(ref: str, runs: Sequence[Run], where: str | None = None) -> Run:
                 + ", ".join(f"{r.ref} ({r.name})" for r in found[:5]),
                 hint="write SOURCE:ID or more characters of the ID",
             )
+    starting = [r for r in runs if r.id.startswith(ref)] if ref else []
+    if starting and len(ref) < MIN_PREFIX:
+        listed = ", ".join(f"{r.id} ({r.name})" if r.name != r.id else r.id for r in starting[:5])
+        raise RunNotFound(
+            f"no run {ref!r} in {where or 'any source'}: an ID prefix needs at least "
+            f"{MIN_PREFIX} characters",
+            hint=f"IDs starting with {ref!r}: {listed}",
+        )
     raise RunNotFound(f"no run {ref!r} in {where or 'any source'}" + closest_hint(ref, runs))
 
 
@@ -113,7 +129,10 @@ def closest_hint(ref: str, runs: Sequence[Run], n: int = 3) -> str:
             candidates[run.name] = f"{run.id} ({run.name})"
     near = difflib.get_close_matches(ref, list(candidates), n=n, cutoff=0.4)
     if not near:
-        return ""
+        if not runs:
+            return " (the source has no runs)"
+        some = ", ".join(f"{r.id} ({r.name})" if r.name != r.id else r.id for r in runs[:n])
+        return f" (nothing close; {len(runs)} run(s), e.g. {some})"
     return " (closest: " + ", ".join(dict.fromkeys(candidates[c] for c in near)) + ")"
 
 
@@ -193,8 +212,14 @@ def detect_scheme(path: Path) -> str:
     return "dir"
 
 
-def open_source(uri: str, *, name: str | None = None, base_dir: Path | str | None = None) -> Source:
-    """Gives the source a URI names (section 3 of the spec); relative paths are from base_dir."""
+def open_source(
+    uri: str, *, name: str | None = None, base_dir: Path | str | None = None, **options: Any
+) -> Source:
+    """Gives the source a URI names (section 3 of the spec); relative paths are from base_dir.
+
+    `options` (from mkdocs.yml's `{uri: …, timeout: 10}` form) go to the source's
+    constructor; one it does not take is an error naming those it does.
+    """
     base = Path(base_dir) if base_dir is not None else Path.cwd()
     scheme, rest = split_uri(uri.strip())
     schemes = source_schemes()
@@ -221,4 +246,19 @@ def open_source(uri: str, *, name: str | None = None, base_dir: Path | str | Non
             hint=f"known schemes: {known}",
         )
     cls = _load_class(schemes[scheme])
-    return cls(rest, name=name, base_dir=base)
+    if options:
+        import inspect
+
+        taken = [
+            p.name
+            for p in inspect.signature(cls.__init__).parameters.values()
+            if p.kind is p.KEYWORD_ONLY and p.name not in ("name", "base_dir")
+        ]
+        unknown = sorted(set(options) - set(taken))
+        if unknown:
+            raise SourceError(
+                f"source option {unknown[0]!r} is not taken by {scheme} sources",
+                source=redact_uri(uri),
+                hint="options it takes: " + (", ".join(taken) or "none"),
+            )
+    return cls(rest, name=name, base_dir=base, **options)

@@ -190,6 +190,9 @@ class _RestClient:
         self.workers = workers
         # Built once: loading the CA bundle per request would cost more than the request.
         self._tls = _ssl_context() if base_url.startswith("https:") else None
+        # Set once a request found the server not answering within its deadline: every
+        # later request (a build's other reports, the other threads) fails at once with it.
+        self.unavailable: TrackerUnavailable | None = None
 
     def get(
         self,
@@ -223,6 +226,8 @@ class _RestClient:
 
     def _call(self, method: str, endpoint: str, url: str, data: bytes | None) -> Json:
         """Gives the decoded answer, retrying 5xx and connection errors until the deadline."""
+        if self.unavailable is not None:
+            raise self.unavailable
         deadline = time.monotonic() + self.timeout
         delay = BACKOFF_FIRST
         attempts = 0
@@ -230,7 +235,9 @@ class _RestClient:
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise self._no_answer(problem, attempts)
+                if self.unavailable is None:
+                    self.unavailable = self._no_answer(problem, attempts)
+                raise self.unavailable
             attempts += 1
             request = urllib.request.Request(url, data=data, method=method)
             request.add_header("Accept", "application/json")
@@ -531,6 +538,10 @@ class MlflowRestSource(Source):
     @property
     def timeout(self) -> float:
         return self._client.timeout
+
+    def check_available(self) -> None:
+        """Raises TrackerUnavailable unless the server answers one small request in time."""
+        self._client.post("experiments/search", {"max_results": 1, "view_type": "ACTIVE_ONLY"})
 
     # -- experiments -----------------------------------------------------------------------
 

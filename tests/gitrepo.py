@@ -64,3 +64,12 @@ def commit(
     git(root, "add", "-A", env=env)
     git(root, "commit", "-qm", message, env=env)
     return git(root, "rev-parse", "HEAD")
+
+
+def outside_git(root: Path) -> Path:
+    """Gives `root`, created, after checking that no git repository holds it."""
+    root.mkdir(parents=True, exist_ok=True)
+    inside = subprocess.run(["git", "rev-parse", "--git-dir"], cwd=root, capture_output=True)
+    if inside.returncode == 0:  # GitPython would find that repository: the test means none
+        pytest.fail(f"{root} is inside a git repository; give pytest a --basetemp outside one")
+    return root

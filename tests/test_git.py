@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
 from labbook.git import BuildInfo, FileHistory, GitHistory
-from tests.gitrepo import commit, git, init_repo, isolate_git
+from tests.gitrepo import commit, git, init_repo, isolate_git, outside_git
 
 RESUME = "reports/résumé.md"
 SPACED = "reports/my report.md"
@@ -104,29 +105,19 @@ def test_project_in_a_subfolder_of_the_repository(
     assert history.build_info().commit == git(top, "rev-parse", "HEAD")
 
 
-def test_not_a_repository_gives_empty_answers(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("make", [outside_git, init_repo], ids=["not-a-repository", "no-commits"])
+def test_outside_git_every_answer_is_empty(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make: Callable[[Path], Path]
 ) -> None:
     isolate_git(monkeypatch, tmp_path / "home")
-    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
-    (tmp_path / "lab").mkdir()
-    (tmp_path / "lab" / "a.md").write_text("x")
-    history = GitHistory(tmp_path / "lab")
-    assert history.of(tmp_path / "lab" / "a.md") == FileHistory()
-    assert history.build_info() == BuildInfo(commit=None, short_commit=None, dirty=False)
-    assert GitHistory(tmp_path / "missing").of(tmp_path / "missing" / "a.md") == FileHistory()
-
-
-def test_repository_without_commits_gives_empty_answers(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    isolate_git(monkeypatch, tmp_path / "home")
-    root = init_repo(tmp_path / "lab")
+    root = make(tmp_path / "lab")
     (root / "a.md").write_text("x")
-    git(root, "add", "a.md")
+    if make is init_repo:
+        git(root, "add", "a.md")  # staged, never committed
     history = GitHistory(root)
     assert history.of(root / "a.md") == FileHistory()
-    assert history.build_info().commit is None
+    assert history.build_info() == BuildInfo(commit=None, short_commit=None, dirty=False)
+    assert GitHistory(tmp_path / "missing").of(tmp_path / "missing" / "a.md") == FileHistory()
 
 
 def test_no_git_executable_gives_empty_answers(lab: Path, tmp_path: Path) -> None:

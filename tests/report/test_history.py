@@ -13,7 +13,7 @@ import pytest
 from labbook.project import Project
 from labbook.report.compile import ProjectCompiler
 from labbook.site.build import build_site
-from tests.gitrepo import commit, init_repo, isolate_git
+from tests.gitrepo import commit, init_repo, isolate_git, outside_git
 
 MKDOCS = """\
 site_name: History
@@ -104,13 +104,13 @@ def test_no_git_repository_gives_no_byline_authors(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     isolate_git(monkeypatch, tmp_path / "home")
-    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
-    (tmp_path / "reports").mkdir()
-    (tmp_path / "runs").mkdir()
-    (tmp_path / "mkdocs.yml").write_text(MKDOCS)
-    (tmp_path / "reports" / "a.md").write_text("# A\n")
-    page = ProjectCompiler(Project.load(tmp_path / "mkdocs.yml")).compile_file(
-        tmp_path / "reports" / "a.md"
+    root = outside_git(tmp_path / "lab")
+    (root / "reports").mkdir()
+    (root / "runs").mkdir()
+    (root / "mkdocs.yml").write_text(MKDOCS)
+    (root / "reports" / "a.md").write_text("# A\n")
+    page = ProjectCompiler(Project.load(root / "mkdocs.yml")).compile_file(
+        root / "reports" / "a.md"
     )
     assert page.errors == []
     assert "labbook-authors" not in page.markdown and "labbook-edited" not in page.markdown

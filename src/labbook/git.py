@@ -94,7 +94,7 @@ class GitHistory:
     """
 
     root: Path
-    _files: dict[str, list[Commit]] | None = field(default=None, init=False, repr=False)
+    _files: dict[str, FileHistory] | None = field(default=None, init=False, repr=False)
     _top: Path | None = field(default=None, init=False, repr=False)
     _build: BuildInfo | None = field(default=None, init=False, repr=False)
 
@@ -105,7 +105,7 @@ class GitHistory:
         if self._top is None:
             return FileHistory()
         key = _key(self.root / path, self._top)
-        return FileHistory(tuple(self._files.get(key, ()))) if key else FileHistory()
+        return self._files.get(key, FileHistory()) if key else FileHistory()
 
     def build_info(self) -> BuildInfo:
         """Gives the commit HEAD names and whether the work tree differs from it."""
@@ -117,7 +117,7 @@ class GitHistory:
                     self._build = _build_info(repo)
         return self._build
 
-    def _read_log(self) -> dict[str, list[Commit]]:
+    def _read_log(self) -> dict[str, FileHistory]:
         repo = _open(self.root)
         if repo is None:
             return {}
@@ -136,7 +136,8 @@ class GitHistory:
             except (GitError, OSError):  # no commits yet, or git refused the repository
                 return {}
         self._top = top
-        return _parse_log(bytes(raw).decode("utf-8", "surrogateescape"))
+        files = _parse_log(bytes(raw).decode("utf-8", "surrogateescape"))
+        return {path: FileHistory(tuple(commits)) for path, commits in files.items()}
 
 
 def _parse_log(text: str) -> dict[str, list[Commit]]:

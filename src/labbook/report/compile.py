@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -16,6 +15,7 @@ from .. import progress
 from ..blocks.base import Block, BlockContext, block_kinds
 from ..errors import LabbookError, ReportError, at_place
 from ..escaping import escape_html
+from ..git import FileHistory, GitHistory
 from ..model import Run, RunSet
 from ..project import Project
 from .expressions import Expressions
@@ -37,6 +37,7 @@ class CompiledPage:
     warnings: list[LabbookError] = field(default_factory=list)
     runs: RunSet = field(default_factory=RunSet)
     figures: list[dict[str, Any]] = field(default_factory=list)
+    history: FileHistory = field(default_factory=FileHistory)  # authors, created, last edit
 
     def as_document(self) -> str:
         """Gives the page with a front matter holding its title, for generators that read one."""
@@ -81,57 +82,10 @@ def _error_text(error: LabbookError) -> str:
     return text
 
 
-class GitHistory:
-    """Gives each file's authors and last commit time, from one `git log` per build.
-
-    One subprocess for the whole project rather than one per page; renames are not
-    followed (a renamed report's history starts at the rename).
-    """
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self._files: dict[str, tuple[list[str], str | None]] | None = None
-
-    def of(self, path: Path) -> tuple[list[str], str | None]:
-        """Gives a file's authors (first commit first) and last commit time, if git knows it."""
-        if self._files is None:
-            self._files = self._read()
-        try:
-            key = path.resolve().relative_to(self.root.resolve()).as_posix()
-        except ValueError:
-            key = path.as_posix()
-        return self._files.get(key, ([], None))
-
-    def _read(self) -> dict[str, tuple[list[str], str | None]]:
-        try:
-            out = subprocess.run(
-                ["git", "log", "--relative", "--format=%x00%an%x09%cI", "--name-only"],
-                cwd=self.root,
-                capture_output=True,
-                text=True,
-                timeout=60,
-                check=False,
-            ).stdout
-        except (OSError, subprocess.SubprocessError):
-            return {}
-        authors: dict[str, list[str]] = {}
-        last_edit: dict[str, str] = {}
-        for entry in out.split("\0")[1:]:
-            head, _, names = entry.partition("\n")
-            author, _, when = head.partition("\t")
-            for name in filter(None, names.splitlines()):
-                last_edit.setdefault(name, when)  # the log runs newest first
-                authors.setdefault(name, []).append(author)
-        return {
-            name: (list(dict.fromkeys(reversed(names))), last_edit[name])
-            for name, names in authors.items()
-        }
-
-
 def _header(
     parsed: ParsedReport,
     chunks: list[tuple[bool, str]],
-    options: CompileOptions,
+    history: FileHistory,
     read_at: datetime | None,
 ) -> tuple[str, str | None]:
     """Gives the page with its title and byline (authors, last edit, data read) and the title.
@@ -146,16 +100,14 @@ def _header(
         authors = [raw_authors]
     elif isinstance(raw_authors, list):
         authors = [str(a) for a in raw_authors]
-    last_edit = None
-    if options.history is not None:
-        git_authors, last_edit = options.history.of(options.source_path or parsed.path)
-        authors = authors or git_authors
+    authors = authors or list(history.authors)
+    last_edit = history.last_edited
     parts = []
     if authors:
         parts.append(f'<span class="labbook-authors">{escape_html(", ".join(authors))}</span>')
     if last_edit:
         parts.append(
-            f'<span class="labbook-edited">last edited {escape_html(last_edit[:10])}</span>'
+            f'<span class="labbook-edited">last edited {last_edit.date().isoformat()}</span>'
         )
     if read_at is not None:
         stamp = read_at.strftime("%Y-%m-%d %H:%M UTC")
@@ -309,7 +261,9 @@ def compile_report(
             out.append((False, "\n" + html + "\n\n"))
 
     read_at = datetime.now(UTC).replace(microsecond=0) if len(used) else None
-    page.markdown, page.title = _header(parsed, out, options, read_at)
+    if options.history is not None:
+        page.history = options.history.of(options.source_path or path)
+    page.markdown, page.title = _header(parsed, out, page.history, read_at)
     page.meta = {k: v for k, v in parsed.front_matter.items() if k not in ("runs",)}
     page.runs = used
     return page

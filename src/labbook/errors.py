@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 
@@ -111,6 +112,17 @@ class AmbiguousRun(LabbookError):
 
 class ReportError(LabbookError):
     """A report's front matter, expressions or blocks are wrong."""
+
+
+class ReportErrors(ReportError):
+    """Several problems found at once (every unknown option of a block), each at its line."""
+
+    def __init__(self, errors: Sequence[LabbookError]) -> None:
+        first = errors[0]
+        super().__init__(
+            first.message, file=first.file, line=first.line, column=first.column, hint=first.hint
+        )
+        self.errors = list(errors)
 
 
 class MissingExtra(LabbookError):

@@ -138,7 +138,8 @@ class Run:
             if self.reader is not None:
                 keys.update(self.reader.list_metric_keys(self))
             keys.update(k for k, v in self.summary.items() if is_number(v))
-            keys.update(self._series)
+            # A key asked of the run and found empty is no key it logged.
+            keys.update(k for k, series in self._series.items() if len(series))
             self._metric_keys = sorted(keys)
         return self._metric_keys
 
@@ -156,7 +157,7 @@ class Run:
     def set_series(self, series: Series) -> None:
         """Keeps an already-read series so it is not read again."""
         self._series[series.key] = series
-        if self._metric_keys is not None and series.key not in self._metric_keys:
+        if self._metric_keys is not None and len(series) and series.key not in self._metric_keys:
             self._metric_keys = sorted([*self._metric_keys, series.key])
 
     def value(self, column: str) -> Any:

@@ -13,7 +13,7 @@ import yaml
 
 from .. import progress
 from ..blocks.base import Block, BlockContext, block_kinds
-from ..errors import LabbookError, ReportError, at_place
+from ..errors import LabbookError, ReportError, ReportErrors, at_place
 from ..escaping import escape_html
 from ..git import FileHistory, GitHistory
 from ..model import Run, RunSet
@@ -244,6 +244,9 @@ def compile_report(
                 if rendered.figure is not None:
                     page.figures.append(rendered.figure)
                 html = rendered.html
+            except ReportErrors as exc:
+                page.errors.extend(exc.errors)
+                html = "".join(error_box(e) for e in exc.errors)
             except LabbookError as exc:
                 located = at_place(exc, display, segment.line)
                 page.errors.append(located)

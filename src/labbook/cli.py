@@ -73,9 +73,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from mkdocs.commands.serve import serve
 
     from .project import Project
+    from .site import live
 
     logging.getLogger("mkdocs").setLevel(logging.INFO)
     project = Project.load(args.config_file)
+    live.poll_seconds = args.poll
     serve(config_file=str(project.config_file), dev_addr=args.dev_addr, livereload=True)
     return EXIT_OK
 
@@ -221,6 +223,16 @@ def cmd_init(args: argparse.Namespace) -> int:
 # -- the parser ------------------------------------------------------------------------------
 
 
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError("must be more than 0 seconds")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="labbook", description="Lab books for ML teams: reports over tracked runs."
@@ -262,6 +274,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = with_config(sub.add_parser("serve", help="live preview, rebuilt on every change"))
     p.add_argument("-a", "--dev-addr", default="127.0.0.1:8000")
+    p.add_argument(
+        "--poll",
+        type=_positive_seconds,
+        metavar="SECONDS",
+        help="re-read tracking servers and the W&B API this often (default: once per serve)",
+    )
     p.set_defaults(func=cmd_serve)
 
     p = with_config(sub.add_parser("check", help="validate every report"))

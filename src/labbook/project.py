@@ -239,6 +239,11 @@ class Project:
                     self.failed_sources[name] = exc
         return self._sources
 
+    def replace_source(self, name: str, source: Source) -> None:
+        """Puts a re-opened source in place of the one of that name (live preview)."""
+        self.sources[name] = source
+        self.failed_sources.pop(name, None)
+
     @property
     def default_source(self) -> str | None:
         return next(iter(self.settings.sources), None)

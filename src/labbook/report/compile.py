@@ -275,9 +275,11 @@ def compile_report(
 class ProjectCompiler:
     """Compiles a project's reports against its sources, sharing one resolver per build."""
 
-    def __init__(self, project: Project) -> None:
+    def __init__(self, project: Project, resolver: Resolver | None = None) -> None:
         self.project = project
-        self.resolver = Resolver(
+        # Live preview hands in the resolver of the previous build, so what did not change
+        # is not read again.
+        self.resolver = resolver or Resolver(
             project.sources, project.default_source, failed=project.failed_sources
         )
         self.resolver.open_all()

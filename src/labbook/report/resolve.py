@@ -160,6 +160,27 @@ class Resolver:
             self._mark_unusable(name, exc)
             raise self._unusable_error(name) from exc
 
+    def replace_source(self, name: str, source: Source) -> None:
+        """Puts a re-opened source in place, forgetting what was read from the old one.
+
+        Live preview keeps one resolver across rebuilds and replaces only the sources whose
+        data changed, so an edit to one store re-reads that store and nothing else.
+        """
+        old = self.sources.get(name)
+        self.sources[name] = source
+        self.unusable.pop(name, None)
+        self._probes.pop(name, None)
+        self._all.pop(name, None)
+        self._queries = {k: v for k, v in self._queries.items() if k[0] != name}
+        prefix = f"{name}:"
+        self._canonical = {k: v for k, v in self._canonical.items() if not k.startswith(prefix)}
+        # A bare reference may name a run of any source: found again from the caches.
+        self._refs = {
+            k: v for k, v in self._refs.items() if ":" in k and not k.startswith(prefix)
+        }
+        if old is not None:
+            self.problems = [p for p in self.problems if p.source != old.uri]
+
     def _runs_of(self, name: str) -> list[Run]:
         if name not in self._all:
             try:

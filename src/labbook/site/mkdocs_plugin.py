@@ -16,6 +16,7 @@ from ..errors import LabbookError
 from ..problems import group_problems
 from ..project import LabbookConfig, LabbookSettings, Project, validate_options
 from ..report.compile import CompiledPage, ProjectCompiler
+from . import live
 from .assets import overrides_dir, scripts, site_assets, stylesheets
 
 log = logging.getLogger("mkdocs.plugins.labbook")
@@ -50,10 +51,11 @@ class LabbookPlugin(BasePlugin[LabbookConfig]):  # type: ignore[no-untyped-call]
         # The labbook CLI prints the problems itself (grouped) and sets its own exit code;
         # under plain `mkdocs build` the plugin logs them and fails the build on errors.
         self.cli_driven = False
-        self.command = "build"
 
     def on_startup(self, *, command: str, dirty: bool) -> None:
-        self.command = command
+        # Called once per `mkdocs serve`, on the first build's plugin only; rebuilds get
+        # fresh plugins, so what they need to know lives in `live`.
+        live.serving = command == "serve"
 
     def load_config(
         self, options: dict[str, Any], config_file_path: str | None = None
@@ -68,8 +70,6 @@ class LabbookPlugin(BasePlugin[LabbookConfig]):  # type: ignore[no-untyped-call]
                 errors = [("labbook", PluginError(str(exc)))]
         return errors, warnings
 
-    def _settings(self, config_file: Path) -> LabbookSettings:
-        return LabbookSettings.from_config(self.config)
 
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig | None:
         if not self.config.enabled:
@@ -78,13 +78,14 @@ class LabbookPlugin(BasePlugin[LabbookConfig]):  # type: ignore[no-untyped-call]
         return config
 
     def on_pre_build(self, *, config: MkDocsConfig) -> None:
-        # A fresh project each build, so `mkdocs serve` re-reads runs on every rebuild.
-        project = Project.from_settings(
-            Path(config.config_file_path),
-            self._settings(Path(config.config_file_path)),
-            Path(config.docs_dir),
-        )
-        self.compiler = ProjectCompiler(project)
+        config_file = Path(config.config_file_path)
+        settings = LabbookSettings.from_config(self.config)
+        if live.serving:
+            # Live preview re-reads only the sources whose data changed.
+            self.compiler = live.compiler_for(config_file, settings, Path(config.docs_dir))
+        else:
+            project = Project.from_settings(config_file, settings, Path(config.docs_dir))
+            self.compiler = ProjectCompiler(project)
         self.pages = {}
         self.errors = []
         self.warnings = []
@@ -124,16 +125,13 @@ class LabbookPlugin(BasePlugin[LabbookConfig]):  # type: ignore[no-untyped-call]
         for problem in problems:
             (log.error if problem.is_error else log.warning)("%s", "\n".join(problem.lines()))
         failed = sum(p.is_error for p in problems)
-        if failed and self.command != "serve":
+        if failed and not live.serving:
             # MkDocs' own rule: an error aborts the build (the pages are written already).
             raise PluginError(f"labbook: {failed} error(s) in reports; see above")
 
     def on_serve(self, server: Any, *, config: MkDocsConfig, builder: Any) -> Any:
         # Rebuild when run data changes, not only when a report does.
         if self.compiler is not None:
-            for source in self.compiler.project.sources.values():
-                path = getattr(source, "root", None)
-                if isinstance(path, Path) and path.exists():
-                    server.watch(str(path))
+            live.watch(server, self.compiler.project.sources)
         return server
 

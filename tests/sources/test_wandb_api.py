@@ -380,7 +380,7 @@ def test_read_sampled_series_asks_the_server_for_a_sample() -> None:
     runs = [FakeWandbApiRun(id="big00001", name="big", rows=rows)]
     source, _ = make_source(runs)
     run = source.get("big00001")
-    [sample] = source.read_sampled_series([run], "acc", 100)
+    sample = source.read_sampled_series([run], "acc", 100)["big00001"]
     assert len(sample) == 100
     assert sample.steps[0] == 0 and sample.values[10] == sample.steps[10] / 1000
     assert source._api_runs["big00001"].calls == [("history", (100, ["acc", "_timestamp"], False))]

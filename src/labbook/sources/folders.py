@@ -89,6 +89,10 @@ class FolderSource(Source):
             )
         return chosen
 
+    def watched_paths(self) -> list[Path]:
+        """Gives the root folder: the runs are the files below it."""
+        return [self.root]
+
     def problems(self) -> list[SourceError]:
         """Gives what could not be read, each naming its path (or the missing root)."""
         if self._runs is None:

@@ -11,7 +11,7 @@ tracking server needs neither mlflow nor requests installed. What goes over the 
   order_by keys (metrics, start/end time) are sent too, so a `limit` can stop paging early.
 - `runs/get` for a full ID; `attributes.run_id LIKE 'prefix%'` for a prefix.
 - `metrics/get-history-bulk` (under `/ajax-api/`, the endpoint MLflow's own UI reads
-  charts with) for every point of one metric of up to 100 runs a call. `load_series` uses
+  charts with) for every point of one metric of up to 100 runs a call. `read_many` uses
   it, and so does `read_series`: the first time a key is asked of a run from a search,
   that key is read for every run of the same search at once. A call stops at 25,000
   points, so when one comes back full only the runs before the last one in it are kept
@@ -53,11 +53,11 @@ from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 
-from ..errors import QueryError, RunNotFound, SourceError, TrackerUnavailable
-from ..model import Run, RunSet, Scalar, Series
-from ..query import And, Expr, OrderKey, apply_query, matches, parse_filter, parse_order_by
+from ..errors import RunNotFound, SourceError, TrackerUnavailable
+from ..model import Run, Scalar, Series
+from ..query import And, Expr, OrderKey, matches
 from ..query import to_mlflow_filter as _to_mlflow_filter
-from .base import MIN_PREFIX, Source
+from .base import MIN_PREFIX, Query, Source, check_sample_request, sample_series
 from .mlflow_common import ExperimentInfo, mlflow_run, select_experiments
 
 API_PREFIX = "/api/2.0/mlflow/"
@@ -403,18 +403,6 @@ def _series(key: str, points: Iterable[Json]) -> Series:
     return Series(key, steps[order], values[order], millis[order] / 1000.0)
 
 
-def _even_sample(series: Series, max_points: int) -> Series:
-    """Gives at most `max_points` evenly spaced points, first and last kept (last alone for 1)."""
-    n = len(series)
-    if n <= max_points:
-        return series
-    if max_points == 1:
-        keep = np.asarray([n - 1])
-    else:
-        keep = np.unique(np.round(np.linspace(0, n - 1, max_points)).astype(np.int64))
-    return Series(series.key, series.steps[keep], series.values[keep], series.times[keep])
-
-
 # -- queries the server can take -----------------------------------------------------------
 
 
@@ -486,6 +474,7 @@ class MlflowRestSource(Source):
     """Runs on an MLflow tracking server, read through its REST API."""
 
     scheme: ClassVar[str] = "mlflow+http"
+    remote: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -686,48 +675,42 @@ class MlflowRestSource(Source):
         """Gives every active run (of one experiment, by name or ID, when given)."""
         return self._search_runs(self._experiment_ids(experiment), None, [])
 
-    def search(
-        self,
-        experiment: str | None = None,
-        filter: str | None = None,
-        order_by: Sequence[str] | None = None,
-        limit: int | None = None,
-    ) -> RunSet:
-        """Gives the runs matching an MLflow-style filter, ordered and limited.
+    def select_runs(self, query: Query) -> list[Run]:
+        """Gives the runs the server selects for what it can evaluate exactly of the query.
 
-        What the server can evaluate exactly is sent to it; labbook then applies the whole
-        query to what comes back, so the answer is the one `apply_query` gives over all runs.
+        The filter (or the conjuncts of it) `query.to_mlflow_filter` can write and numeric
+        order_by keys go to the server; `search` then applies the whole query to what
+        comes back, so the answer is the one labbook's own evaluation gives over all runs.
         """
-        # Parse first, so a bad query fails before any request.
-        expr = parse_filter(filter) if filter is not None and filter.strip() else None
-        keys = parse_order_by(order_by) if order_by else []
-        if limit is not None and limit < 0:
-            raise QueryError(f"limit must be 0 or more, not {limit}")
-        experiment_ids = self._experiment_ids(experiment)
-        if limit == 0:
-            return RunSet()
-        server_filter, _ = _server_filter(expr)
-        server_order = _server_order(keys) if keys else []
+        experiment_ids = self._experiment_ids(query.experiment)
+        if query.limit == 0:
+            return []
+        server_filter, _ = _server_filter(query.expr)
+        server_order = _server_order(query.keys) if query.keys else []
         # The server's order is the final one when there is no order_by (labbook keeps the
         # source's order) or when order_by went to the server; then a limit stops paging.
-        enough = limit if server_order is not None else None
+        enough = query.limit if server_order is not None else None
         try:
             runs = self._search_runs(
-                experiment_ids, server_filter, server_order or [], enough=enough, expr=expr
+                experiment_ids, server_filter, server_order or [], enough=enough, expr=query.expr
             )
         except MlflowServerError as err:
             if err.status != 400 or not (server_filter or server_order):
                 raise
             # A server older or stricter than labbook expects: evaluate everything here.
             runs = self._search_runs(
-                experiment_ids, None, [], enough=None if keys else limit, expr=expr
+                experiment_ids,
+                None,
+                [],
+                enough=None if query.keys else query.limit,
+                expr=query.expr,
             )
-        found = apply_query(runs, filter, order_by, limit)
-        if len(found) > 1:
-            siblings = _Siblings(found)
-            for run in found:
+        if len(runs) > 1:
+            # The runs the query drops are let go of at once (the siblings hold weak refs).
+            siblings = _Siblings(runs)
+            for run in runs:
                 self._siblings[run] = siblings
-        return RunSet(found)
+        return runs
 
     def get(self, ref: str) -> Run:
         """Gives the run with this ID, or the one active run whose ID starts with this prefix."""
@@ -777,11 +760,13 @@ class MlflowRestSource(Source):
                 return series
         return _series(key, self._history(run.id, key))
 
-    def load_series(self, runs: Iterable[Run], keys: Sequence[str] | None = None) -> None:
-        """Reads every history of the runs (all their metric keys, or `keys`) in bulk.
+    def read_many(
+        self, runs: Sequence[Run], keys: Sequence[str] | None = None
+    ) -> dict[str, dict[str, Series]]:
+        """Gives run ID -> key -> every point, for the runs (all their keys when `keys` is None).
 
-        Each series is kept on its run (`Run.set_series`), so `run.series(key)` answers
-        without a request afterwards.
+        Read in bulk: get-history-bulk calls, 100 runs a call, several in flight. Each series
+        is kept on its run (`Run.set_series`), so `run.series(key)` answers without a request.
         """
         wanted = [(run, run.metric_keys() if keys is None else list(keys)) for run in runs]
         ids: dict[str, dict[str, None]] = {}  # key -> run IDs, each once, in order
@@ -789,9 +774,13 @@ class MlflowRestSource(Source):
             for key in run_keys:
                 ids.setdefault(key, {})[run.id] = None
         points = self._read_points([(key, list(run_ids)) for key, run_ids in ids.items()])
+        out: dict[str, dict[str, Series]] = {}
         for run, run_keys in wanted:
+            found = out.setdefault(run.id, {})
             for key in run_keys:
-                run.set_series(_series(key, points[key, run.id]))
+                found[key] = _series(key, points[key, run.id])
+                run.set_series(found[key])
+        return out
 
     def _read_histories(self, runs: Sequence[Run], key: str) -> dict[str, Series]:
         """Gives run ID -> every point of `key`, for several runs at once."""
@@ -908,20 +897,21 @@ class MlflowRestSource(Source):
         start_step: int | None = None,
         end_step: int | None = None,
     ) -> dict[str, Series]:
-        """Gives run ID -> at most `max_points` points of `key`, evenly sampled by the server.
+        """Gives run ID -> at most `max_points` points of `key`, sampled by the server.
 
-        The first and last point of each run are kept. Runs that never logged `key` get an
-        empty series. The sample is for drawing; `Run.series` still gives every point.
+        get-history-bulk-interval, 100 runs a call; the first and last point of each run are
+        kept. Above the server's 2,500-point cap, and on servers older than MLflow 2.11, the
+        base class samples full histories instead. The sample is for drawing; `Run.series`
+        still gives every point.
         """
-        if max_points < 1:
-            raise ValueError(f"max_points must be at least 1, not {max_points}")
-        if (start_step is None) != (end_step is None):
-            raise ValueError("give both start_step and end_step, or neither")
+        check_sample_request(max_points, start_step, end_step)
         ids = list(dict.fromkeys(run.id for run in runs))
         if not ids:
             return {}
         if max_points > BULK_MAX_POINTS:
-            return self._sample_full_histories(runs, key, max_points, start_step, end_step)
+            return super().read_sampled_series(
+                runs, key, max_points, start_step=start_step, end_step=end_step
+            )
         batches = [ids[i : i + BULK_MAX_RUNS] for i in range(0, len(ids), BULK_MAX_RUNS)]
 
         def fetch(batch: list[str]) -> list[Json]:
@@ -938,32 +928,16 @@ class MlflowRestSource(Source):
             if err.status != 404 or err.code is not None:
                 raise
             # An MLflow older than 2.11 has no bulk-interval endpoint.
-            return self._sample_full_histories(runs, key, max_points, start_step, end_step)
+            return super().read_sampled_series(
+                runs, key, max_points, start_step=start_step, end_step=end_step
+            )
         by_run: dict[str, list[Json]] = {run_id: [] for run_id in ids}
         for points in answers:
             for point in points:
                 by_run.setdefault(str(point.get("run_id")), []).append(point)
         # File-store servers add every run's first and last step to the sample, which can
-        # exceed max_points; trim evenly so the promise holds on any server.
-        return {run_id: _even_sample(_series(key, by_run[run_id]), max_points) for run_id in ids}
-
-    def _sample_full_histories(
-        self,
-        runs: Sequence[Run],
-        key: str,
-        max_points: int,
-        start_step: int | None,
-        end_step: int | None,
-    ) -> dict[str, Series]:
-        unique = list({run.id: run for run in runs}.values())
-        full = self._client.parallel(lambda run: run.series(key), unique)
-        out: dict[str, Series] = {}
-        for run, series in zip(unique, full, strict=True):
-            if start_step is not None and end_step is not None:
-                mask = (series.steps >= start_step) & (series.steps <= end_step)
-                series = Series(key, series.steps[mask], series.values[mask], series.times[mask])
-            out[run.id] = _even_sample(series, max_points)
-        return out
+        # exceed max_points; trim, keeping the shape, so the promise holds on any server.
+        return {run_id: sample_series(_series(key, by_run[run_id]), max_points) for run_id in ids}
 
 
 class MlflowHttpsSource(MlflowRestSource):

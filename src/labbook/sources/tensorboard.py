@@ -139,6 +139,11 @@ class TensorBoardSource(FolderSource):
         self._scan()
         return sorted(self._points.get(run.id, {}))
 
+    @classmethod
+    def detect(cls, path: Path) -> bool:
+        """Tells whether a bare path is a folder with event files somewhere below it."""
+        return path.is_dir() and any(path.rglob(EVENT_FILE_PREFIX + "*"))
+
     def run_dir(self, run: Run) -> Path | None:
         """Gives the folder a run was read from, or None if it is not one of this source's."""
         self._scan()

@@ -44,9 +44,9 @@ from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 from ..errors import LabbookError, SourceError
-from ..model import Run, RunSet, Series
-from ..query import And, Comparison, Expr, Not, Or, apply_query, parse_filter
-from .base import Source
+from ..model import Run, Series
+from ..query import And, Comparison, Expr, Not, Or
+from .base import Query, Source, check_sample_request
 from .wandb_common import (
     GROUP_TAG,
     JOB_TYPE_TAG,
@@ -77,6 +77,7 @@ class WandbApiSource(Source):
     """Runs of one W&B project, read through W&B's public API."""
 
     scheme: ClassVar[str] = "wandb"
+    remote: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -85,7 +86,7 @@ class WandbApiSource(Source):
         name: str | None = None,
         base_dir: Path | None = None,
         api: Any = None,
-        timeout: int = DEFAULT_TIMEOUT,
+        timeout: float = DEFAULT_TIMEOUT,
     ):
         super().__init__(location, name=name, base_dir=base_dir)
         parts = [p for p in location.strip().strip("/").split("/") if p]
@@ -118,21 +119,12 @@ class WandbApiSource(Source):
             self._all = self._fetch(None)
         return list(self._all)
 
-    def search(
-        self,
-        experiment: str | None = None,
-        filter: str | None = None,
-        order_by: Sequence[str] | None = None,
-        limit: int | None = None,
-    ) -> RunSet:
-        """Gives the runs matching the filter; the server narrows, labbook decides."""
-        expr = parse_filter(filter) if filter is not None and filter.strip() else None
-        if experiment is not None and experiment != self.project:
-            apply_query([], filter, order_by, limit)  # a bad query still fails
-            return RunSet()
-        server = to_wandb_filters(expr) if expr is not None else None
-        runs = self.list_runs() if server is None else self._fetch(server)
-        return RunSet(apply_query(runs, filter, order_by, limit))
+    def select_runs(self, query: Query) -> list[Run]:
+        """Gives the runs the server returns for the part of the filter it can evaluate."""
+        if query.experiment is not None and query.experiment != self.project:
+            return []
+        server = to_wandb_filters(query.expr) if query.expr is not None else None
+        return self.list_runs() if server is None else self._fetch(server)
 
     def get(self, ref: str) -> Run:
         """Gives the run with this ID (asked for directly), or the one run with this prefix."""
@@ -159,15 +151,32 @@ class WandbApiSource(Source):
         )
         return series_from_rows(key, rows)
 
-    def read_sampled_series(self, runs: Iterable[Run], key: str, max_points: int) -> list[Series]:
-        """Gives per run (in order) at most about `max_points` points of `key`, sampled by W&B."""
-        out: list[Series] = []
+    def read_sampled_series(
+        self,
+        runs: Sequence[Run],
+        key: str,
+        max_points: int,
+        *,
+        start_step: int | None = None,
+        end_step: int | None = None,
+    ) -> dict[str, Series]:
+        """Gives run ID -> at most about `max_points` points of `key`, sampled by W&B.
+
+        A step range is not something `run.history` takes: with one, the base class
+        samples full histories instead.
+        """
+        check_sample_request(max_points, start_step, end_step)
+        if start_step is not None:
+            return super().read_sampled_series(
+                runs, key, max_points, start_step=start_step, end_step=end_step
+            )
+        out: dict[str, Series] = {}
         for run in runs:
             sample = functools.partial(
                 self._api_run(run).history, samples=max_points, keys=[key, TIME_KEY], pandas=False
             )
             rows = self._call(f"reading a sample of {key!r} of run {run.id}", sample)
-            out.append(series_from_rows(key, rows))
+            out[run.id] = series_from_rows(key, rows)
         return out
 
     def list_metric_keys(self, run: Run) -> list[str]:

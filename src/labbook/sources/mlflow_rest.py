@@ -20,9 +20,10 @@ tracking server needs neither mlflow nor requests installed. What goes over the 
   is read with `metrics/get-history`, paged.
 - `metrics/get-history-bulk-interval` for a chart's sampled series, 100 runs a call.
 
-Requests run in parallel (8 at a time by default). A 5xx answer or a connection error
-is retried with exponential backoff until the request's deadline (`timeout`, 30 s by
-default); then a SourceError names the URI and says the server did not answer.
+Requests go through `labbook.formats.http` (retries with backoff inside each request's
+deadline, `timeout`, 30 s by default, then `TrackerUnavailable` naming the URI), 8 in
+flight at a time by default; this module tells it how MLflow names its credentials and
+errors.
 
 Credentials come from the environment on every request, as MLflow reads them:
 `MLFLOW_TRACKING_TOKEN` (Bearer) or `MLFLOW_TRACKING_USERNAME`/`MLFLOW_TRACKING_PASSWORD`
@@ -33,27 +34,22 @@ They are never stored on the source, in runs or in error messages.
 from __future__ import annotations
 
 import base64
-import http.client
 import json
 import os
 import re
-import socket
 import ssl
 import threading
-import time
-import urllib.error
 import urllib.parse
-import urllib.request
 import weakref
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Mapping, Sequence
 from itertools import pairwise
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import ClassVar
 
 import numpy as np
 
-from ..errors import RunNotFound, SourceError, TrackerUnavailable
+from ..errors import RunNotFound, SourceError
+from ..formats.http import HttpStatusError, Json, JsonClient, NotJson, excerpt
 from ..model import Run, Scalar, Series
 from ..query import And, Expr, OrderKey, matches
 from ..query import to_mlflow_filter as _to_mlflow_filter
@@ -79,14 +75,6 @@ BULK_FILL = 0.95
 NO_ENDPOINT_STATUSES = frozenset({404, 405, 501})
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_WORKERS = 8
-USER_AGENT = "labbook (mlflow REST)"
-
-# Backoff between attempts: 0.2 s, 0.4 s, 0.8 s, ... never more than 2 s, so a server
-# that comes back is noticed quickly while the deadline bounds the whole wait.
-BACKOFF_FIRST = 0.2
-BACKOFF_CAP = 2.0
-# 500 is retried too: a SQLite-backed server answers "database is locked" with it.
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 TOKEN_ENV = "MLFLOW_TRACKING_TOKEN"
 USERNAME_ENV = "MLFLOW_TRACKING_USERNAME"
@@ -99,97 +87,23 @@ INVALID = "INVALID_PARAMETER_VALUE"
 
 _SAFE_PREFIX = re.compile(r"[0-9A-Za-z-]+")
 
-Json = dict[str, Any]
-_T = TypeVar("_T")
-_R = TypeVar("_R")
 
-
-class NotMlflowJson(SourceError):
+class NotMlflowJson(NotJson):
     """The server answered 200 with something that is not MLflow's JSON (e.g. a web page)."""
 
 
-class MlflowServerError(SourceError):
+class MlflowServerError(HttpStatusError):
     """The server answered a request with an error (4xx other than 401/403, or 5xx to the end)."""
 
-    def __init__(
-        self, message: str, *, status: int, code: str | None, source: str, hint: str | None = None
-    ) -> None:
-        super().__init__(message, source=source, hint=hint)
-        self.status = status
-        self.code = code
+
+# -- the client: the HTTP transport, told how MLflow names its credentials and errors --------
 
 
-# -- credentials ---------------------------------------------------------------------------
+class _MlflowClient(JsonClient):
+    """Calls one MLflow server's REST API, credentialed as MLflow's own client is."""
 
-
-def _authorization() -> str | None:
-    """Gives the Authorization header value the environment asks for, or None."""
-    token = os.environ.get(TOKEN_ENV)
-    if token:
-        return f"Bearer {token}"
-    user, password = os.environ.get(USERNAME_ENV), os.environ.get(PASSWORD_ENV)
-    if user and password:
-        pair = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
-        return f"Basic {pair}"
-    return None
-
-
-def _secrets() -> list[str]:
-    """Gives the credential strings that must never appear in a message."""
-    values = [os.environ.get(name) for name in (TOKEN_ENV, PASSWORD_ENV)]
-    auth = _authorization()
-    if auth:
-        values.append(auth.partition(" ")[2])
-    return [v for v in values if v]
-
-
-def _scrub(text: str) -> str:
-    """Gives the text with any credential from the environment masked."""
-    for secret in _secrets():
-        text = text.replace(secret, "***")
-    return text
-
-
-def _credentials_hint() -> str:
-    """Gives what to set, and what is set (names only), for an authentication failure."""
-    if os.environ.get(TOKEN_ENV):
-        present = f"{TOKEN_ENV} is set but was refused"
-    elif os.environ.get(USERNAME_ENV) and os.environ.get(PASSWORD_ENV):
-        present = f"{USERNAME_ENV}/{PASSWORD_ENV} are set but were refused"
-    else:
-        present = "no credentials are set"
-    return (
-        f"Set {TOKEN_ENV}, or {USERNAME_ENV} and {PASSWORD_ENV}, in the environment "
-        f"labbook runs in ({present})"
-    )
-
-
-def _truthy(value: str | None) -> bool:
-    return (value or "").strip().lower() in ("1", "true", "yes", "on")
-
-
-def _ssl_context() -> ssl.SSLContext:
-    """Gives the TLS context MLflow's own client would use under the same environment."""
-    context = ssl.create_default_context(cafile=os.environ.get(SERVER_CERT_ENV) or None)
-    if _truthy(os.environ.get(INSECURE_TLS_ENV)):
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    return context
-
-
-# -- transport -----------------------------------------------------------------------------
-
-
-class _RestClient:
-    """Calls one MLflow server: JSON in and out, retries, deadlines, a bounded thread pool."""
-
-    def __init__(self, base_url: str, uri: str, *, timeout: float, workers: int) -> None:
-        self.base_url = base_url
-        self.uri = uri
-        self.timeout = timeout
-        self.workers = workers
-        # Built once: loading the CA bundle per request would cost more than the request.
-        self._tls = _ssl_context() if base_url.startswith("https:") else None
+    service: ClassVar[str] = "the MLflow server"
+    user_agent: ClassVar[str] = "labbook (mlflow REST)"
 
     def get(
         self,
@@ -199,118 +113,87 @@ class _RestClient:
         prefix: str = API_PREFIX,
     ) -> Json:
         """Gives the decoded answer to a GET of `endpoint` (under `prefix`) with query parameters."""
-        query = urllib.parse.urlencode(params, doseq=True)
-        return self._call("GET", endpoint, f"{self.base_url}{prefix}{endpoint}?{query}", None)
+        return self.get_json(f"{prefix}{endpoint}", params, endpoint)
 
     def post(self, endpoint: str, body: Json) -> Json:
         """Gives the decoded answer to a POST of a JSON body to `endpoint`."""
-        data = json.dumps(body).encode("utf-8")
-        return self._call("POST", endpoint, f"{self.base_url}{API_PREFIX}{endpoint}", data)
+        return self.post_json(f"{API_PREFIX}{endpoint}", body, endpoint)
 
-    def parallel(self, function: Callable[[_T], _R], items: Sequence[_T]) -> list[_R]:
-        """Gives function(item) for every item, at most `workers` requests at a time, in order."""
-        if len(items) <= 1:
-            return [function(item) for item in items]
-        pool = ThreadPoolExecutor(
-            max_workers=min(self.workers, len(items)), thread_name_prefix="labbook-mlflow"
+    def authorization(self) -> str | None:
+        """Gives the Authorization header the environment asks for, as MLflow reads it."""
+        token = os.environ.get(TOKEN_ENV)
+        if token:
+            return f"Bearer {token}"
+        user, password = os.environ.get(USERNAME_ENV), os.environ.get(PASSWORD_ENV)
+        if user and password:
+            pair = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+            return f"Basic {pair}"
+        return None
+
+    def secrets(self) -> list[str]:
+        """Gives the token, the password and the Basic pair: never shown in a message."""
+        values = [os.environ.get(name) for name in (TOKEN_ENV, PASSWORD_ENV)]
+        auth = self.authorization()
+        if auth:
+            values.append(auth.partition(" ")[2])
+        return [v for v in values if v]
+
+    def credentials_hint(self, status: int) -> str:
+        """Gives what to set, and what is set (names only), for an authentication failure."""
+        if os.environ.get(TOKEN_ENV):
+            present = f"{TOKEN_ENV} is set but was refused"
+        elif os.environ.get(USERNAME_ENV) and os.environ.get(PASSWORD_ENV):
+            present = f"{USERNAME_ENV}/{PASSWORD_ENV} are set but were refused"
+        else:
+            present = "no credentials are set"
+        hint = (
+            f"Set {TOKEN_ENV}, or {USERNAME_ENV} and {PASSWORD_ENV}, in the environment "
+            f"labbook runs in ({present})"
         )
-        try:
-            futures = [pool.submit(function, item) for item in items]
-            return [future.result() for future in futures]
-        finally:
-            # On the first error, drop what has not started instead of waiting for it.
-            pool.shutdown(wait=False, cancel_futures=True)
+        if status == 403:
+            hint += "; or the user lacks READ permission on the experiment"
+        return hint
 
-    def _call(self, method: str, endpoint: str, url: str, data: bytes | None) -> Json:
-        """Gives the decoded answer, retrying 5xx and connection errors until the deadline."""
-        deadline = time.monotonic() + self.timeout
-        delay = BACKOFF_FIRST
-        attempts = 0
-        problem = "no attempt made"
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise self._no_answer(problem, attempts)
-            attempts += 1
-            request = urllib.request.Request(url, data=data, method=method)
-            request.add_header("Accept", "application/json")
-            request.add_header("User-Agent", USER_AGENT)
-            if data is not None:
-                request.add_header("Content-Type", "application/json")
-            auth = _authorization()
-            if auth:
-                # Unredirected: a redirect to another host must not carry the credentials.
-                request.add_unredirected_header("Authorization", auth)
-            try:
-                with urllib.request.urlopen(
-                    request, timeout=remaining, context=self._tls
-                ) as response:
-                    payload = response.read()
-                return self._decode(payload, endpoint)
-            except urllib.error.HTTPError as err:
-                body = _read_error_body(err)
-                if err.code in (401, 403):
-                    hint = _credentials_hint()
-                    if err.code == 403:
-                        hint += "; or the user lacks READ permission on the experiment"
-                    raise SourceError(
-                        f"authentication failed (HTTP {err.code} on {endpoint})",
-                        source=self.uri,
-                        hint=hint,
-                    ) from None
-                code, message = _error_fields(body)
-                if err.code not in RETRY_STATUSES:
-                    raise self._server_error(endpoint, err.code, code, message) from None
-                problem = f"HTTP {err.code}" + (f": {message}" if message else "")
-            except (urllib.error.URLError, http.client.HTTPException, OSError) as err:
-                reason = err.reason if isinstance(err, urllib.error.URLError) else err
-                if isinstance(reason, socket.gaierror):
-                    # A misspelt host will not resolve on the next attempt either.
-                    raise SourceError(
-                        f"cannot resolve the server's host ({_describe(reason)})",
-                        source=self.uri,
-                        hint="Check the host name in the URI",
-                    ) from None
-                if isinstance(reason, ssl.SSLCertVerificationError):
-                    raise SourceError(
-                        f"the server's TLS certificate was not accepted ({reason.verify_message})",
-                        source=self.uri,
-                        hint=f"Point {SERVER_CERT_ENV} at its CA bundle, or set "
-                        f"{INSECURE_TLS_ENV}=true to skip verification",
-                    ) from None
-                problem = _describe(reason)
-            pause = min(delay, deadline - time.monotonic())
-            if pause > 0:
-                time.sleep(pause)
-            delay = min(delay * 2, BACKOFF_CAP)
+    def tls_context(self) -> ssl.SSLContext:
+        """Gives the TLS context MLflow's own client would use under the same environment."""
+        context = ssl.create_default_context(cafile=os.environ.get(SERVER_CERT_ENV) or None)
+        if _truthy(os.environ.get(INSECURE_TLS_ENV)):
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        return context
 
-    def _decode(self, payload: bytes, endpoint: str) -> Json:
+    def tls_hint(self) -> str:
+        return (
+            f"Point {SERVER_CERT_ENV} at its CA bundle, or set "
+            f"{INSECURE_TLS_ENV}=true to skip verification"
+        )
+
+    def error_fields(self, body: bytes) -> tuple[str | None, str]:
+        """Gives MLflow's (error_code, message) from an error body, or (None, its short text)."""
         try:
-            decoded = json.loads(payload) if payload.strip() else {}
+            decoded = json.loads(body)
         except ValueError:
             decoded = None
-        if not isinstance(decoded, dict):
-            raise NotMlflowJson(
-                f"the answer to {endpoint} is not MLflow's JSON",
-                source=self.uri,
-                hint="Check that the URI points at an MLflow tracking server "
-                "(the address `mlflow server` prints)",
+        if isinstance(decoded, dict) and ("error_code" in decoded or "message" in decoded):
+            return (
+                str(decoded["error_code"]) if decoded.get("error_code") else None,
+                str(decoded.get("message") or ""),
             )
-        return decoded
+        # Not MLflow's JSON (a proxy's or framework's page): keep a short, tag-free excerpt.
+        return None, excerpt(body)
 
-    def _no_answer(self, problem: str, attempts: int) -> TrackerUnavailable:
-        tries = "1 attempt" if attempts == 1 else f"{attempts} attempts"
-        return TrackerUnavailable(
-            f"the MLflow server did not answer within {self.timeout:g} s "
-            f"({_scrub(problem)}; {tries})",
+    def not_json(self, endpoint: str) -> NotMlflowJson:
+        return NotMlflowJson(
+            f"the answer to {endpoint} is not MLflow's JSON",
             source=self.uri,
-            hint="Check that the server is running and that the URI's host and port are right",
+            hint="Check that the URI points at an MLflow tracking server "
+            "(the address `mlflow server` prints)",
         )
 
-    def _server_error(
+    def status_error(
         self, endpoint: str, status: int, code: str | None, message: str
     ) -> MlflowServerError:
-        detail = ": ".join(part for part in (code, _scrub(message)) if part)
+        detail = ": ".join(part for part in (code, message) if part)
         if status == 404 and code is None:
             return MlflowServerError(
                 f"the server has no {endpoint} endpoint (HTTP 404)",
@@ -329,40 +212,13 @@ class _RestClient:
         )
 
 
-def _read_error_body(err: urllib.error.HTTPError) -> bytes:
-    try:
-        return err.read()
-    except (OSError, http.client.HTTPException):
-        return b""
-    finally:
-        err.close()
+def _positive(value: object) -> bool:
+    """Tells whether an option is a positive number (a boolean is not one)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
 
 
-def _error_fields(body: bytes) -> tuple[str | None, str]:
-    """Gives MLflow's (error_code, message) from an error body, or (None, its short text)."""
-    try:
-        decoded = json.loads(body)
-    except ValueError:
-        decoded = None
-    if isinstance(decoded, dict) and ("error_code" in decoded or "message" in decoded):
-        return (
-            str(decoded["error_code"]) if decoded.get("error_code") else None,
-            str(decoded.get("message") or ""),
-        )
-    # Not MLflow's JSON (a proxy's or framework's page): keep a short, tag-free excerpt.
-    text = re.sub(r"<[^>]*>", " ", body.decode("utf-8", "replace"))
-    return None, " ".join(text.split())[:200]
-
-
-def _describe(reason: object) -> str:
-    """Gives a short human description of why a connection failed."""
-    if isinstance(reason, ConnectionRefusedError):
-        return "connection refused"
-    if isinstance(reason, TimeoutError):
-        return "timed out"
-    if isinstance(reason, OSError) and reason.strerror:
-        return reason.strerror.lower()
-    return str(reason) or type(reason).__name__
+def _truthy(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("1", "true", "yes", "on")
 
 
 # -- mapping -------------------------------------------------------------------------------
@@ -503,11 +359,16 @@ class MlflowRestSource(Source):
                 source=self.uri,
                 hint=f"Write it as {self.scheme}://HOST:PORT, e.g. {self.scheme}://127.0.0.1:5000",
             )
-        if timeout <= 0 or page_size < 1 or workers < 1:
-            raise ValueError("timeout, page_size and workers must be positive")
+        if not (_positive(timeout) and _positive(page_size) and _positive(workers)):
+            raise SourceError(
+                f"timeout ({timeout}), page_size ({page_size}) and workers ({workers}) "
+                "must be positive",
+                source=self.uri,
+                hint="fix this source's options in mkdocs.yml",
+            )
         self.base_url = f"{web_scheme}://{parts.netloc}{parts.path}".rstrip("/")
         self.page_size = page_size
-        self._client = _RestClient(self.base_url, self.uri, timeout=timeout, workers=workers)
+        self._client = _MlflowClient(self.base_url, self.uri, timeout=timeout, workers=workers)
         # Experiment ID -> name, filled as experiments are met, so each is looked up once.
         self._experiment_names: dict[str, str] = {}
         # What an `experiment:` value (name or ID) resolved to.

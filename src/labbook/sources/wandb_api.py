@@ -43,7 +43,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
-from ..errors import LabbookError, SourceError
+from ..errors import LabbookError, SourceError, TrackerUnavailable
 from ..model import Run, Series
 from ..query import And, Comparison, Expr, Not, Or
 from .base import Query, Source, check_sample_request
@@ -97,6 +97,12 @@ class WandbApiSource(Source):
                 hint="write it as wandb:my-team/my-project",
             )
         self.entity, self.project = parts
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+            raise SourceError(
+                f"timeout must be a positive number of seconds, not {timeout!r}",
+                source=self.uri,
+                hint="fix this source's options in mkdocs.yml",
+            )
         # `api` stands in for `wandb.Api()` (tests pass a fake); made on first use otherwise.
         self._api = api
         self._timeout = timeout
@@ -235,6 +241,13 @@ class WandbApiSource(Source):
         except LabbookError:
             raise
         except Exception as exc:
+            if _no_answer(exc):
+                raise TrackerUnavailable(
+                    f"the W&B server did not answer while {what} "
+                    f"(timeout {self._timeout:g} s): {_clean_message(exc)}",
+                    source=self.uri,
+                    hint="check the network and WANDB_BASE_URL",
+                ) from None
             raise SourceError(
                 f"W&B API error while {what}: {_clean_message(exc)}",
                 source=self.uri,
@@ -343,6 +356,25 @@ def series_from_rows(key: str, rows: Iterable[Mapping[str, Any]]) -> Series:
         values.append(number)
         times.append(metric_number(row.get("_timestamp")))
     return Series.from_points(key, steps, values, times)
+
+
+def _no_answer(exc: BaseException) -> bool:
+    """Tells whether a failure is the server not answering (timed out, unreachable)."""
+    network: tuple[type[BaseException], ...] = (TimeoutError, ConnectionError)
+    try:
+        import requests  # what wandb's HTTP client raises; installed with wandb
+
+        network += (requests.ConnectionError, requests.Timeout)
+    except ImportError:
+        pass
+    seen: BaseException | None = exc
+    for _ in range(5):  # wandb wraps the transport's error; look a few causes down
+        if seen is None:
+            return False
+        if isinstance(seen, network):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _clean_message(exc: BaseException) -> str:

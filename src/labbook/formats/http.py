@@ -67,6 +67,8 @@ class JsonClient:
     # How messages name the server, e.g. "the MLflow server".
     service: ClassVar[str] = "the server"
     user_agent: ClassVar[str] = "labbook"
+    # What a refused request raises: a service's own subclass, for its callers to catch.
+    status_error_class: ClassVar[type[HttpStatusError]] = HttpStatusError
 
     def __init__(self, base_url: str, uri: str, *, timeout: float, workers: int) -> None:
         self.base_url = base_url
@@ -111,7 +113,7 @@ class JsonClient:
     ) -> HttpStatusError:
         """Gives the error for a refused request; `message` is already scrubbed."""
         detail = ": ".join(part for part in (code, message) if part)
-        return HttpStatusError(
+        return self.status_error_class(
             f"{self.service} refused {endpoint} (HTTP {status}"
             + (f", {detail})" if detail else ")"),
             status=status,

@@ -406,7 +406,7 @@ def detect_scheme(path: Path) -> str:
     for scheme, target in _source_classes():
         cls = _load_class(target)
         if cls.detect(path):
-            return getattr(cls, "scheme", scheme) or scheme
+            return scheme
     return "dir"
 
 

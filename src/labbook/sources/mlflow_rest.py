@@ -104,6 +104,7 @@ class _MlflowClient(JsonClient):
 
     service: ClassVar[str] = "the MLflow server"
     user_agent: ClassVar[str] = "labbook (mlflow REST)"
+    status_error_class: ClassVar[type[HttpStatusError]] = MlflowServerError
 
     def get(
         self,
@@ -192,8 +193,7 @@ class _MlflowClient(JsonClient):
 
     def status_error(
         self, endpoint: str, status: int, code: str | None, message: str
-    ) -> MlflowServerError:
-        detail = ": ".join(part for part in (code, message) if part)
+    ) -> HttpStatusError:
         if status == 404 and code is None:
             return MlflowServerError(
                 f"the server has no {endpoint} endpoint (HTTP 404)",
@@ -203,13 +203,7 @@ class _MlflowClient(JsonClient):
                 hint="Check that the URI points at an MLflow tracking server; "
                 "an older MLflow may lack this endpoint",
             )
-        return MlflowServerError(
-            f"the MLflow server refused {endpoint} (HTTP {status}"
-            + (f", {detail})" if detail else ")"),
-            status=status,
-            code=code,
-            source=self.uri,
-        )
+        return super().status_error(endpoint, status, code, message)
 
 
 def _positive(value: object) -> bool:

@@ -436,6 +436,22 @@ def test_read_many_reads_each_key_in_one_bulk_call(
     assert calls == []
 
 
+def test_a_line_chart_reads_its_series_in_bulk(
+    source: MlflowRestSource, active: dict[str, Logged]
+) -> None:
+    from labbook.blocks.base import BlockContext
+    from labbook.blocks.line import LineBlock
+    from labbook.model import RunSet
+
+    runs = source.list_runs()  # listed, not searched: nothing to fall back on but the chart
+    calls = count_calls(source)
+    ctx = BlockContext(report_file="r.md", block_index=0, key_lines={}, fence_line=1)
+    rendered = LineBlock({"line": list(KEYS)}, ctx).render(RunSet(runs))
+    assert calls == [("GET", "metrics/get-history-bulk")] * len(KEYS)
+    drawn = {(t["meta"]["run_id"], t["meta"]["key"]) for t in rendered.figure["data"]}
+    assert drawn == {(rid, k) for rid, entry in active.items() for k in KEYS if k in entry.points}
+
+
 def test_a_key_asked_of_one_run_is_read_for_its_whole_search(
     source: MlflowRestSource, active: dict[str, Logged]
 ) -> None:

@@ -148,16 +148,19 @@ class Source(ABC):
 
         A run that never logged a key gets an empty series. Each series is also kept on
         its Run, so `run.series(key)` answers without reading again. The default reads
-        one series at a time; a tracker with a bulk read overrides it.
+        one series at a time (what a run already holds is not read again); a tracker with
+        a bulk read overrides it.
         """
         out: dict[str, dict[str, Series]] = {}
         for run in runs:
             wanted = run.metric_keys() if keys is None else keys
             found = out.setdefault(run.id, {})
             for key in wanted:
-                series = self.read_series(run, key)
-                run.set_series(series)
-                found[key] = series
+                if run.reader is self:
+                    found[key] = run.series(key)  # read through this source, then kept
+                else:
+                    found[key] = self.read_series(run, key)
+                    run.set_series(found[key])
         return out
 
     def read_sampled_series(

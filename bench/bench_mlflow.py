@@ -15,7 +15,7 @@ readers, so the page cache is warm for all), loading every run with every full s
 
 and through a local `mlflow server` (a subprocess on 127.0.0.1, `--backend-store-uri` a copy
 of the SQLite store, `--workers 2`; `--skip-server` leaves it out): labbook's REST source
-(search(), then load_series() over all runs, then run.series) against MlflowClient's
+(search(), then read_many() over all runs, then run.series) against MlflowClient's
 per-run loop on the same server. For those rows the server's own CPU time (its process
 group, from /proc) is shown beside the client's.
 
@@ -152,8 +152,7 @@ def labbook_load(uri: str) -> int:
     """Gives the points read by labbook's API: every run, every key's full series."""
     source = open_source(uri)
     runs = source.search()
-    if hasattr(source, "load_series"):  # the REST source fetches histories in parallel
-        source.load_series(runs)
+    source.read_many(list(runs))  # every source has it; the REST one reads in parallel bulk
     return sum(len(run.series(key)) for run in runs for key in run.metric_keys())
 
 

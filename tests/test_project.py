@@ -91,7 +91,7 @@ def test_inherit_is_followed(tmp_path: Path) -> None:
 
 def test_a_missing_inherit_file_is_a_config_error(tmp_path: Path) -> None:
     (tmp_path / "mkdocs.yml").write_text("INHERIT: nope.yml\nsite_name: child\n")
-    with pytest.raises(ConfigError, match="nope.yml"):
+    with pytest.raises(ConfigError, match=r"nope\.yml"):
         Project.load(tmp_path / "mkdocs.yml")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, overload
@@ -90,6 +90,30 @@ class SeriesReader(Protocol):
     def read_series(self, run: Run, key: str) -> Series: ...
 
     def list_metric_keys(self, run: Run) -> list[str]: ...
+
+    def read_many(
+        self, runs: Sequence[Run], keys: Sequence[str] | None = None
+    ) -> dict[str, dict[str, Series]]: ...
+
+
+def load_series(runs: Iterable[Run], keys: Iterable[str]) -> None:
+    """Reads the series of `keys` the runs do not hold yet: one `read_many` call per reader.
+
+    What a chart calls before drawing, so a tracker that reads in bulk is asked once for
+    all the runs and keys it draws instead of once per line. Runs of one reader that lack
+    different keys (some were read before) are asked in one call per set of keys.
+    """
+    wanted = list(dict.fromkeys(keys))
+    groups: dict[tuple[int, tuple[str, ...]], tuple[SeriesReader, list[Run]]] = {}
+    for run in runs:
+        missing = tuple(key for key in wanted if key not in run._series)
+        if run.reader is not None and missing:
+            groups.setdefault((id(run.reader), missing), (run.reader, []))[1].append(run)
+    for (_, missing), (reader, members) in groups.items():
+        found = reader.read_many(members, list(missing))
+        for run in members:
+            for series in found.get(run.id, {}).values():
+                run.set_series(series)
 
 
 @dataclass(eq=False)

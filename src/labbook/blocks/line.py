@@ -16,7 +16,7 @@ import numpy as np
 from ..charts import FloatArray, IntArray, color_for, downsample, group_mean, rgba, smooth_ema
 from ..errors import LabbookError
 from ..escaping import escape_html, json_for_script
-from ..model import Run, RunSet, as_number, column_value, sort_key
+from ..model import Run, RunSet, as_number, column_value, load_series, sort_key
 from .base import (
     CHART_OPTIONS,
     Block,
@@ -128,6 +128,8 @@ class LineBlock(Block):
                         hint="check the pattern against `labbook runs --keys`",
                     )
                 )
+        # Every series the chart draws, asked of each source in one call (bulk where it can).
+        load_series(runs, keys if self.x in X_MODES else [*keys, self.x])
         if self.group_by is None:
             traces, drawn = self._run_traces(runs, keys)
         else:

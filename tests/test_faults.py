@@ -230,7 +230,7 @@ def test_a_bad_per_source_option_names_the_valid_ones(tmp_path: Path) -> None:
     (root / "reports" / "index.md").write_text("# Hi\n", encoding="utf-8")
     code, _, err, _ = run_cli(root, "check")
     assert code == 0, err  # the warning names the option; the report itself is fine
-    assert "source option 'timeout' is not taken by dir sources" in err
+    assert "unknown option 'timeout' for a dir: source" in err and "takes no options" in err
     root2 = write_project(tmp_path / "book2", {"local": {"uri": "runs", "timeout": -1}})
     (root2 / "reports" / "index.md").write_text("# Hi\n", encoding="utf-8")
     code, _, err, _ = run_cli(root2, "check")

@@ -136,10 +136,10 @@ def test_prefix_resolves_and_unknown_ids_are_errors(mlflow_file_store: LoggedSto
         source.get(deleted)
 
 
-def test_read_all_series_and_artifact_paths(mlflow_file_store: LoggedStore) -> None:
+def test_read_many_and_artifact_paths(mlflow_file_store: LoggedStore) -> None:
     source = MlflowFileSource(str(mlflow_file_store.path))
     runs = source.list_runs()
-    every = source.read_all_series(runs)
+    every = source.read_many(runs)
     for run in runs:
         assert sorted(every[run.id]) == run.metric_keys()
         logged = mlflow_file_store.runs[run.id]

@@ -166,7 +166,7 @@ class MlflowFileSource(Source):
 
     # -- extras --------------------------------------------------------------------------
 
-    def read_all_series(
+    def read_many(
         self, runs: Sequence[Run], keys: Sequence[str] | None = None
     ) -> dict[str, dict[str, Series]]:
         """Gives run ID -> key -> series for the runs (every key they logged when `keys` is None)."""
@@ -179,6 +179,17 @@ class MlflowFileSource(Source):
     def run_dir(self, run: Run) -> Path | None:
         """Gives the folder a run was read from, or None if it is not one of this source's."""
         return self._run_dirs.get(run.id)
+
+    def watched_paths(self) -> list[Path]:
+        """Gives the mlruns folder, whose files MLflow writes."""
+        return [self.root]
+
+    @classmethod
+    def detect(cls, path: Path) -> bool:
+        """Tells whether a bare path is an mlruns folder (experiment folders with meta.yaml)."""
+        return path.is_dir() and (
+            (path / "0" / META_FILE).exists() or any(path.glob(f"*/{META_FILE}"))
+        )
 
     def artifact_path(self, run: Run, artifact: str) -> Path | None:
         """Gives the file behind one of `run.artifacts`, or None if there is no such file."""

@@ -596,6 +596,11 @@ class WandbOfflineSource(FolderSource):
         read = self._read_run(run)
         return sorted(read.history) if read is not None else []
 
+    @classmethod
+    def detect(cls, path: Path) -> bool:
+        """Tells whether a bare path holds wandb run folders (`*/*.wandb` or `wandb/*/*.wandb`)."""
+        return path.is_dir() and (any(path.glob("*/*.wandb")) or any(path.glob("wandb/*/*.wandb")))
+
     # -- extras for blocks that show files ----------------------------------------------
 
     def run_dir(self, run: Run) -> Path | None:

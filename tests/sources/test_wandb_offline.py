@@ -25,11 +25,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-from labbook.errors import MissingExtra, RunDataError, SourceError
+from labbook.errors import RunDataError, SourceError
+from labbook.formats.wandb_log import BLOCK_SIZE, LogReader
 from labbook.model import Run
 from labbook.sources import open_source
 from labbook.sources.wandb_common import offline_sdk_environment
-from labbook.sources.wandb_offline import BLOCK_SIZE, WandbOfflineSource
+from labbook.sources.wandb_offline import WandbOfflineSource
 from tests.skips import skip_or_fail
 
 try:
@@ -401,10 +402,20 @@ def test_crashed_run_is_read_to_its_last_whole_record(wandb_runs: WandbRuns) -> 
     # two leaves the summary one row ahead of the last whole history row, never more.
     assert run.summary["i"] in (index.values[-1], index.values[-1] + 1)
     assert run.end_time is not None and run.start_time is not None
-    assert source.problems() == []
+    # A kill mid-write leaves at most one cut record, named once the log is old.
+    assert all("cut at byte" in p.message for p in source.problems())
+    assert len(source.problems()) <= 1
     # Modified moments ago, with no exit record: it may still be running.
     fresh = WandbOfflineSource(str(wandb_runs.root))
     assert by_id(fresh, wandb_runs.crashed_id).status == "running"
+
+
+AN_HOUR_AGO = time.time() - 3600
+
+
+def record_offsets(log: Path) -> list[int]:
+    """Gives the byte offset of every whole record of a log, read by labbook's framing."""
+    return [offset for offset, _ in LogReader(log.read_bytes()).records()]
 
 
 @pytest.mark.parametrize("cut", [3, 7, 20, BLOCK_SIZE, BLOCK_SIZE + 3, 40_000, -1, -50])
@@ -415,9 +426,16 @@ def test_truncated_log_reads_up_to_last_whole_record(
     log = copy_run(wandb_runs, run_id, tmp_path)
     data = log.read_bytes()
     log.write_bytes(data[:cut])
-    source = WandbOfflineSource(str(tmp_path), running_window=0)
+    os.utime(log, (AN_HOUR_AGO, AN_HOUR_AGO))
+    source = WandbOfflineSource(str(tmp_path))
     run = by_id(source, run_id)
-    assert source.problems() == []
+    cut_at = len(data) + cut if cut < 0 else cut
+    whole_records = [o for o in record_offsets(log) if o < cut_at]
+    if cut_at in (7, *record_offsets(copy_run(wandb_runs, run_id, tmp_path / "full"))):
+        assert source.problems() == []
+    else:
+        [problem] = source.problems()
+        assert "cut at byte" in problem.message
     assert run.status == "crashed"
     full = WandbOfflineSource(str(wandb_runs.root))
     whole = by_id(full, run_id)
@@ -429,6 +447,54 @@ def test_truncated_log_reads_up_to_last_whole_record(
         np.testing.assert_array_equal(part.values, whole.series(key).values[: len(part)])
     if cut == -1:
         assert len(run.series("train/loss")) == len(whole.series("train/loss"))
+    assert len(whole_records) == len(record_offsets(log))
+
+
+@pytest.mark.parametrize("record", [1, 5, 200, -1])  # -1: the exit record
+def test_a_log_cut_inside_a_record_is_named_once_it_is_old(
+    wandb_runs: WandbRuns, tmp_path: Path, record: int
+) -> None:
+    run_id = wandb_runs.finished["id"]
+    log = copy_run(wandb_runs, run_id, tmp_path)
+    data = log.read_bytes()
+    offsets = record_offsets(log)
+    assert len(offsets) > 300
+    start = offsets[record]
+    log.write_bytes(data[: start + 9])  # the record's fragment header and two bytes of it
+
+    # Just written: the record being written when the log was read. Not worth a word.
+    fresh = WandbOfflineSource(str(tmp_path), base_dir=tmp_path)
+    assert by_id(fresh, run_id).status == "running"
+    assert fresh.problems() == []
+
+    # Unchanged for an hour: the log was cut short there, and the warning says where.
+    os.utime(log, (AN_HOUR_AGO, AN_HOUR_AGO))
+    old = WandbOfflineSource(str(tmp_path), base_dir=tmp_path)
+    run = by_id(old, run_id)
+    [problem] = old.problems()
+    assert isinstance(problem, RunDataError)
+    assert problem.file == log.relative_to(tmp_path).as_posix()
+    assert f"cut at byte {start} of {start + 9}" in problem.message
+    assert problem.file in str(problem)
+    assert run.status == "crashed"
+    # Every record before the cut was read, and the same as in the whole log.
+    whole = by_id(WandbOfflineSource(str(wandb_runs.root)), run_id)
+    for key in run.metric_keys():
+        part = run.series(key)
+        np.testing.assert_array_equal(part.values, whole.series(key).values[: len(part)])
+
+
+def test_a_log_cut_at_a_record_boundary_is_no_problem(
+    wandb_runs: WandbRuns, tmp_path: Path
+) -> None:
+    run_id = wandb_runs.finished["id"]
+    log = copy_run(wandb_runs, run_id, tmp_path)
+    start = record_offsets(log)[200]
+    log.write_bytes(log.read_bytes()[:start])
+    os.utime(log, (AN_HOUR_AGO, AN_HOUR_AGO))
+    source = WandbOfflineSource(str(tmp_path))
+    assert by_id(source, run_id).status == "crashed"
+    assert source.problems() == []
 
 
 def test_corrupt_checksum_is_reported_by_path(wandb_runs: WandbRuns, tmp_path: Path) -> None:
@@ -477,14 +543,169 @@ def test_the_log_is_read_once(wandb_runs: WandbRuns, tmp_path: Path) -> None:
     assert len(source.read_series(run, "val.acc")) == 32
 
 
-def test_without_wandb_the_hint_names_the_extra(
-    wandb_runs: WandbRuns, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setitem(sys.modules, "wandb.proto.wandb_internal_pb2", None)
-    source = WandbOfflineSource(str(wandb_runs.root))
-    with pytest.raises(MissingExtra) as info:
-        source.list_runs()
-    assert info.value.hint == "pip install 'labbook[wandb]'"
+# Runs as the source reads them, as JSON: what a run without wandb must equal.
+DUMP_SCRIPT = r"""
+import importlib.abc, json, math, sys
+
+class Blocker(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] == "wandb" or name.startswith("google.protobuf"):
+            raise ImportError(f"{name} is blocked: reading offline runs must not need it")
+        return None
+
+sys.meta_path.insert(0, Blocker())
+from labbook.sources.wandb_offline import WandbOfflineSource
+
+def number(v):
+    return repr(v) if isinstance(v, float) and not math.isfinite(v) else v
+
+out = {}
+for root in sys.argv[1:]:
+    source = WandbOfflineSource(root, running_window=0)
+    for run in source.list_runs():
+        out[run.id] = {
+            "fields": [run.name, run.experiment, run.status, str(run.start_time),
+                       str(run.end_time), run.git_commit, sorted(run.artifacts)],
+            "params": run.params, "tags": run.tags,
+            "summary": {k: number(v) for k, v in run.summary.items()},
+            "series": {k: [run.series(k).steps.tolist(),
+                           [number(v) for v in run.series(k).values.tolist()],
+                           run.series(k).times.tolist()] for k in run.metric_keys()},
+        }
+    out[root] = [str(p) for p in source.problems()]
+leaked = sorted(m for m in sys.modules if m.split(".")[0] == "wandb" or m.startswith("google"))
+print(json.dumps({"runs": out, "leaked": leaked}))
+"""
+
+
+def dump_in_process(roots: list[Path]) -> dict[str, Any]:
+    """Gives what DUMP_SCRIPT prints, read here, in a process where wandb is imported."""
+
+    def number(v: Any) -> Any:
+        return repr(v) if isinstance(v, float) and not math.isfinite(v) else v
+
+    out: dict[str, Any] = {}
+    for root in roots:
+        source = WandbOfflineSource(str(root), running_window=0)
+        for run in source.list_runs():
+            out[run.id] = {
+                "fields": [
+                    run.name,
+                    run.experiment,
+                    run.status,
+                    str(run.start_time),
+                    str(run.end_time),
+                    run.git_commit,
+                    sorted(run.artifacts),
+                ],
+                "params": run.params,
+                "tags": run.tags,
+                "summary": {k: number(v) for k, v in run.summary.items()},
+                "series": {
+                    k: [
+                        run.series(k).steps.tolist(),
+                        [number(v) for v in run.series(k).values.tolist()],
+                        run.series(k).times.tolist(),
+                    ]
+                    for k in run.metric_keys()
+                },
+            }
+        out[str(root)] = [str(p) for p in source.problems()]
+    return out
+
+
+def test_runs_are_read_the_same_without_wandb_installed(wandb_runs: WandbRuns) -> None:
+    example = Path(__file__).resolve().parents[2] / "wandb"
+    assert (example / "latest-run").exists(), "the example lab book's W&B run is missing"
+    roots = [wandb_runs.root, example]
+    done = subprocess.run(
+        [sys.executable, "-c", DUMP_SCRIPT, *map(str, roots)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    printed = json.loads(done.stdout)
+    assert printed["leaked"] == []
+    # JSON round trip on this side too, so both sides compare as the same types.
+    expected = json.loads(json.dumps(dump_in_process(roots)))
+    assert printed["runs"] == expected
+    finished = printed["runs"][wandb_runs.finished["id"]]
+    assert finished["params"]["optimizer.name"] == "adam"
+    assert len(finished["series"]["train/loss"][0]) == 320
+    assert len(expected) >= 4
+
+
+def test_the_decoder_agrees_with_wandbs_own_classes(wandb_runs: WandbRuns) -> None:
+    """Every record of the SDK-written logs decodes to what wandb's protobuf classes read."""
+    from wandb.proto import wandb_internal_pb2 as pb
+
+    from labbook.formats import wandb_record as wr
+
+    def path(item: Any) -> tuple[str, ...]:
+        return (item.key,) if item.key else tuple(item.nested_key)
+
+    def seconds(message: Any, name: str) -> float | None:
+        if not message.HasField(name):
+            return None
+        stamp = getattr(message, name)
+        return float(stamp.seconds + stamp.nanos / 1e9)
+
+    def keyed(message: Any) -> tuple[list[Any], list[Any]]:
+        updates = [(path(i), i.value_json.encode()) for i in message.update]
+        return updates, [path(i) for i in message.remove]
+
+    logs = sorted(wandb_runs.wandb_dir.glob("*/*.wandb"))
+    assert len(logs) >= 2
+    kinds: set[str] = set()
+    for log in logs:
+        decoder = wr.RecordDecoder()
+        for _, payload in LogReader(log.read_bytes()).records():
+            record = pb.Record.FromString(payload)
+            kind = record.WhichOneof("record_type")
+            got = decoder.decode(payload)
+            kinds.add(kind)
+            if kind == "history":
+                assert isinstance(got, wr.History)
+                assert got.items == [
+                    (i.key or ".".join(i.nested_key), i.value_json.encode(), None)
+                    for i in record.history.item
+                ]
+                has_step = record.history.HasField("step")
+                assert got.step == (record.history.step.num if has_step else None)
+            elif kind in ("summary", "config"):
+                assert isinstance(got, wr.Summary if kind == "summary" else wr.Config)
+                assert (got.update, got.remove) == keyed(getattr(record, kind))
+            elif kind == "run":
+                run = record.run
+                assert isinstance(got, wr.RunInfo)
+                assert (got.run_id, got.project, got.display_name, got.notes) == (
+                    run.run_id,
+                    run.project,
+                    run.display_name,
+                    run.notes,
+                )
+                assert (got.run_group, got.job_type, got.host, got.tags) == (
+                    run.run_group,
+                    run.job_type,
+                    run.host,
+                    list(run.tags),
+                )
+                assert got.git_commit == run.git.commit
+                assert got.start_time == seconds(run, "start_time")
+                assert got.config is not None
+                assert (got.config.update, got.config.remove) == keyed(run.config)
+            elif kind == "exit":
+                assert isinstance(got, wr.RunExit)
+                assert (got.exit_code, got.runtime) == (record.exit.exit_code, record.exit.runtime)
+            elif kind == "environment":
+                env = record.environment
+                assert isinstance(got, wr.Environment)
+                assert (got.host, got.git_commit) == (env.host, env.git.commit)
+                assert got.started_at == seconds(env, "started_at")
+            else:
+                assert got is None, kind
+    assert {"history", "summary", "config", "run", "exit", "environment"} <= kinds
 
 
 # -- the framing, with records made here ----------------------------------------------------------

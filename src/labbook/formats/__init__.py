@@ -1,0 +1,1 @@
+"""Readers of file formats that no one tracker owns: framing and wire encodings."""

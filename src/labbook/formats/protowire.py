@@ -41,33 +41,38 @@ def varint(data: bytes, pos: int, end: int) -> tuple[int, int]:
             raise DecodeError("varint longer than 10 bytes")
 
 
-def fields(data: bytes, pos: int, end: int) -> Iterator[tuple[int, int, int, int, int]]:
-    """Gives (field number, wire type, payload start, payload end, varint value) of each field.
+def field_at(data: bytes, pos: int, end: int) -> tuple[int, int, int, int, int]:
+    """Gives (field number, wire type, payload start, payload end, varint value) at `pos`.
 
     For a varint field the value is its uint64 and the span its bytes; for the others
-    the value is 0 and the span is the payload (without a length prefix).
+    the value is 0 and the span is the payload (without a length prefix). The payload
+    end is where the next field starts.
     """
+    key, pos = varint(data, pos, end)
+    number, wire = key >> 3, key & 7
+    if wire == VARINT:
+        value, after = varint(data, pos, end)
+        return number, wire, pos, after, value
+    if wire == FIXED64:
+        after = pos + 8
+    elif wire == LENGTH_DELIMITED:
+        size, pos = varint(data, pos, end)
+        after = pos + size
+    elif wire == FIXED32:
+        after = pos + 4
+    else:
+        raise DecodeError(f"unsupported wire type {wire}")
+    if after > end:
+        raise DecodeError("field runs past its message")
+    return number, wire, pos, after, 0
+
+
+def fields(data: bytes, pos: int, end: int) -> Iterator[tuple[int, int, int, int, int]]:
+    """Gives `field_at` of each field from `pos` to `end`, in order."""
     while pos < end:
-        key, pos = varint(data, pos, end)
-        number, wire = key >> 3, key & 7
-        if wire == VARINT:
-            value, after = varint(data, pos, end)
-            yield number, wire, pos, after, value
-            pos = after
-            continue
-        if wire == FIXED64:
-            after = pos + 8
-        elif wire == LENGTH_DELIMITED:
-            size, pos = varint(data, pos, end)
-            after = pos + size
-        elif wire == FIXED32:
-            after = pos + 4
-        else:
-            raise DecodeError(f"unsupported wire type {wire}")
-        if after > end:
-            raise DecodeError("field runs past its message")
-        yield number, wire, pos, after, 0
-        pos = after
+        field = field_at(data, pos, end)
+        yield field
+        pos = field[3]
 
 
 def signed(value: int) -> int:

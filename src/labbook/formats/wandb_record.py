@@ -43,6 +43,7 @@ from .protowire import (
     VARINT,
     DecodeError,
     double,
+    field_at,
     fields,
     signed,
     text,
@@ -156,9 +157,24 @@ class RecordDecoder:
         Raises DecodeError when the bytes are not a Record.
         """
         kind, start, end = 0, 0, 0
-        for number, wire, a, b, _ in fields(data, 0, len(data)):
+        pos, size = 0, len(data)
+        while pos < size:
+            # A Record has a few top-level fields: read their keys and lengths inline.
+            key, after = (data[pos], pos + 1) if data[pos] < 0x80 else varint(data, pos, size)
+            wire = key & 7
+            if wire == VARINT:
+                pos = varint(data, after, size)[1]
+                number = key >> 3
+            elif wire == LENGTH_DELIMITED and after < size and data[after] < 0x80:
+                a = after + 1
+                pos = a + data[after]
+                number = key >> 3
+            else:
+                number, wire, a, pos, _ = field_at(data, pos, size)
+            if pos > size:
+                raise DecodeError("field runs past its message")
             if number in _RECORD_TYPES:
-                kind, start, end = (number, a, b) if wire == LENGTH_DELIMITED else (-1, 0, 0)
+                kind, start, end = (number, a, pos) if wire == LENGTH_DELIMITED else (-1, 0, 0)
         if kind == _HISTORY:
             return self._history(data, start, end)
         if kind == _SUMMARY:
@@ -181,92 +197,58 @@ class RecordDecoder:
         items: list[HistoryItem] = []
         step: int | None = None
         append = items.append
-        item = self._item
+        keys = self._keys
         while pos < end:
             if data[pos] == 0x0A and pos + 1 < end and data[pos + 1] < 0x80:
                 # Field 1 (item) with a one-byte length: nearly every item.
-                start = pos + 2
-                pos = start + data[pos + 1]
+                a = pos + 2
+                pos = a + data[pos + 1]
                 if pos > end:
                     raise DecodeError("a history item runs past its record")
-                append(item(data, start, pos))
-                continue
-            number, wire, a, pos, _ = next(fields(data, pos, end))
-            if number == 1 and wire == LENGTH_DELIMITED:
-                append(item(data, a, pos))
-            elif number == 2 and wire == LENGTH_DELIMITED:
-                step = _step(data, a, pos)
+            else:
+                number, wire, a, pos, _ = field_at(data, pos, end)
+                if wire != LENGTH_DELIMITED:
+                    continue
+                if number == 2:
+                    step = _step(data, a, pos)
+                if number != 1:
+                    continue
+            key_bytes, raw, typed, late = _item(data, a, pos)
+            if late:
+                key = ".".join(_key_path(data, a, pos))
+            else:
+                key = keys.get(key_bytes)  # type: ignore[assignment]
+                if key is None:
+                    key = keys[key_bytes] = ".".join(_key_path(key_bytes, 0, len(key_bytes)))
+            append((key, raw, typed))
         return History(items, step)
-
-    def _item(self, data: bytes, pos: int, end: int) -> HistoryItem:
-        """Gives one HistoryItem, its key bytes decoded once per log."""
-        key_start = pos
-        pos = _key_fields_end(data, pos, end)
-        key_end = pos
-        raw = b""
-        typed: tuple[str, Any] | None = None
-        late_key = False
-        while pos < end:
-            if (
-                data[pos] == 0x82
-                and pos + 2 < end
-                and data[pos + 1] == 0x01
-                and data[pos + 2] < 0x80
-            ):
-                # Field 16 (value_json) with a one-byte length: W&B's usual value.
-                start = pos + 3
-                pos = start + data[pos + 2]
-                if pos > end:
-                    raise DecodeError("a history value runs past its item")
-                raw = data[start:pos]
-                continue
-            number, wire, a, pos, value = next(fields(data, pos, end))
-            if number == 16 and wire == LENGTH_DELIMITED:
-                raw = data[a:pos]
-            elif number in _TYPED_VALUES:
-                typed = (_TYPED_VALUES[number], _typed(data, number, wire, a, pos, value))
-            elif number in (1, 2):
-                late_key = True
-        if late_key:  # key fields after the value: no writer does that, but it is valid
-            return ".".join(_key_path(data, key_start, end)), raw, typed
-        key_bytes = data[key_start:key_end]
-        key = self._keys.get(key_bytes)
-        if key is None:
-            key = self._keys[key_bytes] = ".".join(_key_path(key_bytes, 0, len(key_bytes)))
-        return key, raw, typed
 
     def _keyed(self, data: bytes, pos: int, end: int, kind: type[_Keyed]) -> _Keyed:
         out = kind()
+        paths = self._paths
         while pos < end:
-            number, wire, a, pos, _ = next(fields(data, pos, end))
-            if wire == LENGTH_DELIMITED and number in (1, 2):
-                path, raw = self._keyed_item(data, a, pos)
-                if number == 1:
-                    out.update.append((path, raw))
-                else:
-                    out.remove.append(path)
+            if data[pos] == 0x0A and pos + 1 < end and data[pos + 1] < 0x80:
+                # Field 1 (update) with a one-byte length: nearly every item.
+                number, a = 1, pos + 2
+                pos = a + data[pos + 1]
+                if pos > end:
+                    raise DecodeError("an item runs past its record")
+            else:
+                number, wire, a, pos, _ = field_at(data, pos, end)
+                if wire != LENGTH_DELIMITED or number not in (1, 2):
+                    continue
+            key_bytes, raw, _, late = _item(data, a, pos)
+            if late:
+                path = _key_path(data, a, pos)
+            else:
+                path = paths.get(key_bytes)  # type: ignore[assignment]
+                if path is None:
+                    path = paths[key_bytes] = _key_path(key_bytes, 0, len(key_bytes))
+            if number == 1:
+                out.update.append((path, raw))
+            else:
+                out.remove.append(path)
         return out
-
-    def _keyed_item(self, data: bytes, pos: int, end: int) -> tuple[KeyPath, bytes]:
-        """Gives a config or summary item's key path and value JSON."""
-        key_start = pos
-        pos = _key_fields_end(data, pos, end)
-        key_end = pos
-        raw = b""
-        late_key = False
-        while pos < end:
-            number, wire, a, pos, _ = next(fields(data, pos, end))
-            if number == 16 and wire == LENGTH_DELIMITED:
-                raw = data[a:pos]
-            elif number in (1, 2):
-                late_key = True
-        if late_key:
-            return _key_path(data, key_start, end), raw
-        key_bytes = data[key_start:key_end]
-        path = self._paths.get(key_bytes)
-        if path is None:
-            path = self._paths[key_bytes] = _key_path(key_bytes, 0, len(key_bytes))
-        return path, raw
 
     # -- the other kinds: a few records per run, decoded field by field -----------------------
 
@@ -290,8 +272,24 @@ class RecordDecoder:
         return run
 
 
-def _key_fields_end(data: bytes, pos: int, end: int) -> int:
-    """Gives where an item's leading key fields (1 key, 2 nested_key) end."""
+def _item(data: bytes, pos: int, end: int) -> tuple[bytes, bytes, tuple[str, Any] | None, bool]:
+    """Gives an item's key bytes, value JSON, typed value, and whether a key came late.
+
+    History, config and summary items share their key fields (1 key, 2 nested_key) and
+    value_json (16). Every writer puts the key fields first; their bytes, the same for
+    every row of a key, let a decoder look the key up instead of decoding it again.
+    """
+    if end - pos >= 5 and (data[pos] == 0x12 or data[pos] == 0x0A) and data[pos + 1] < 0x80:
+        # The usual item: one key field, then value_json, each with a one-byte length.
+        key_end = pos + 2 + data[pos + 1]
+        if (
+            key_end + 3 <= end
+            and data[key_end] == 0x82
+            and data[key_end + 1] == 0x01
+            and key_end + 3 + data[key_end + 2] == end
+        ):
+            return data[pos:key_end], data[key_end + 3 : end], None, False
+    key_start = pos
     while pos < end and (data[pos] == 0x0A or data[pos] == 0x12):
         if pos + 1 < end and data[pos + 1] < 0x80:
             pos += 2 + data[pos + 1]
@@ -300,7 +298,27 @@ def _key_fields_end(data: bytes, pos: int, end: int) -> int:
             pos = start + size
     if pos > end:
         raise DecodeError("an item's key runs past the item")
-    return pos
+    key_end = pos
+    raw = b""
+    typed: tuple[str, Any] | None = None
+    late = False
+    while pos < end:
+        if data[pos] == 0x82 and pos + 2 < end and data[pos + 1] == 0x01 and data[pos + 2] < 0x80:
+            # Field 16 (value_json) with a one-byte length: W&B's usual value.
+            start = pos + 3
+            pos = start + data[pos + 2]
+            if pos > end:
+                raise DecodeError("a value runs past its item")
+            raw = data[start:pos]
+            continue
+        number, wire, a, pos, value = field_at(data, pos, end)
+        if number == 16 and wire == LENGTH_DELIMITED:
+            raw = data[a:pos]
+        elif number in _TYPED_VALUES:
+            typed = (_TYPED_VALUES[number], _typed(data, number, wire, a, pos, value))
+        elif number in (1, 2):
+            late = True  # key fields after the value: no writer does that, but it is valid
+    return data[key_start:key_end], raw, typed, late
 
 
 _RUN_STRINGS = {

@@ -753,3 +753,25 @@ def test_typed_values_and_records_spanning_blocks(tmp_path: Path) -> None:
     assert read.series("b").values.tolist() == [0.0, 1.0, 0.0]
     assert read.series("val.acc.sub").steps.tolist() == [0, 1, 2]
     assert read.metric_keys() == ["b", "f", "n", "val.acc.sub"]
+
+
+def test_fields_in_any_order_and_bytes_that_are_no_record(tmp_path: Path) -> None:
+    from wandb.proto import wandb_internal_pb2 as pb
+
+    run = pb.Record()
+    run.run.run_id = "order001"
+    # A history item written value first, key after: valid protobuf no writer produces.
+    late_key = b"\x82\x01\x031.5" + b"\x0a\x01x"
+    history = b"\x12" + bytes([len(late_key) + 2]) + b"\x0a" + bytes([len(late_key)]) + late_key
+    not_a_record = b"\x12\x05\x0a\x09abc"  # an item longer than its record
+    folder = tmp_path / "offline-run-20260101_000000-order001"
+    folder.mkdir()
+    log = folder / "run-order001.wandb"
+    log.write_bytes(frame([run.SerializeToString(), history, not_a_record]))
+    source = WandbOfflineSource(str(folder), base_dir=tmp_path)
+    [read] = source.list_runs()
+    assert read.series("x").values.tolist() == [1.5]
+    [problem] = source.problems()
+    offset = 7 + 7 + len(run.SerializeToString()) + 7 + len(history)
+    assert f"record at byte {offset} is not a W&B record" in problem.message
+    assert problem.file == log.relative_to(tmp_path).as_posix()

@@ -214,12 +214,9 @@ class RecordDecoder:
                 if number != 1:
                     continue
             key_bytes, raw, typed, late = _item(data, a, pos)
-            if late:
-                key = ".".join(_key_path(data, a, pos))
-            else:
-                key = keys.get(key_bytes)  # type: ignore[assignment]
-                if key is None:
-                    key = keys[key_bytes] = ".".join(_key_path(key_bytes, 0, len(key_bytes)))
+            key = keys.get(key_bytes) if not late else ".".join(_key_path(data, a, pos))
+            if key is None:
+                key = keys[key_bytes] = ".".join(_key_path(key_bytes, 0, len(key_bytes)))
             append((key, raw, typed))
         return History(items, step)
 
@@ -238,12 +235,9 @@ class RecordDecoder:
                 if wire != LENGTH_DELIMITED or number not in (1, 2):
                     continue
             key_bytes, raw, _, late = _item(data, a, pos)
-            if late:
-                path = _key_path(data, a, pos)
-            else:
-                path = paths.get(key_bytes)  # type: ignore[assignment]
-                if path is None:
-                    path = paths[key_bytes] = _key_path(key_bytes, 0, len(key_bytes))
+            path = paths.get(key_bytes) if not late else _key_path(data, a, pos)
+            if path is None:
+                path = paths[key_bytes] = _key_path(key_bytes, 0, len(key_bytes))
             if number == 1:
                 out.update.append((path, raw))
             else:

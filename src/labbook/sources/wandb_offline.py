@@ -14,12 +14,12 @@ arrays per history key; `read_series` serves from that cache. Nothing is written
 What labbook decided where W&B leaves it open:
 
 - A log that ends inside a record is read up to its last whole record. While the log
-  changed within `running_window` (below), it is taken as still being written and the
-  partial tail is no problem; once older, the cut is reported (path and byte offset) via
-  `problems()`, as a crash or a copy cut short would leave it. A bad checksum, a fragment running past
-  its block or a record that does not parse is reported by path and byte offset via
-  `problems()`; reading resumes at the next block, as LevelDB's own reader does, so
-  the records around the damage are kept. A file that is not a W&B log is skipped.
+  changed within `running_window` (below), that is the record being written and no
+  problem; once older, the cut is reported by path and byte offset via `problems()`, as
+  a crash or an incomplete copy leaves it. A bad checksum, a fragment running past its
+  block or a record that does not parse is reported by path and byte offset too;
+  reading resumes at the next block, as LevelDB's own reader does, so the records
+  around the damage are kept. A file that is not a W&B log is skipped.
 - Status: `finished` when the run's exit record has exit code 0, `failed` for a
   nonzero exit code. With no exit record, `running` if one of the run's logs was
   modified within `running_window` seconds (10 minutes by default), else `crashed`.

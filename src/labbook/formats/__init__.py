@@ -1,1 +1,1 @@
-"""Readers of file formats that no one tracker owns: framing and wire encodings."""
+"""Readers of formats no tracker owns: TFRecord framing, the W&B log, an HTTP JSON transport."""

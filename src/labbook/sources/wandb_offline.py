@@ -75,7 +75,7 @@ from ..formats.wandb_record import (
 )
 from ..model import FloatArray, IntArray, Run, Scalar, Series
 from ..yamlfiles import load_tolerant
-from .folders import FolderSource, ProblemLog
+from .folders import RUNNING_WINDOW, FolderSource, ProblemLog
 from .wandb_common import (
     BOOKKEEPING_KEYS,
     INTERNAL_KEY,
@@ -89,9 +89,6 @@ from .wandb_common import (
     run_tags,
     summary_values,
 )
-
-# A run without an exit record whose log changed this recently is taken as still running.
-RUNNING_WINDOW = 600.0
 
 _RUN_FOLDER = re.compile(r"(?:offline-)?run-(?P<stamp>\d{8}_\d{6})-(?P<id>.+)")
 _WANDB_DIRS = ("wandb", ".wandb")

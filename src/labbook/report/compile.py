@@ -11,7 +11,8 @@ from typing import Any
 
 import yaml
 
-from ..blocks.base import Block, BlockContext, block_kinds
+from ..blocks.base import Block, BlockContext
+from ..blocks.registry import block_kinds, load_block
 from ..errors import LabbookError, ReportError, ReportErrors, at_place
 from ..escaping import escape_html
 from ..git import FileHistory, GitHistory
@@ -179,7 +180,7 @@ def _build_block(
         fence_line=fence.line,
         max_points=options.max_points,
     )
-    block = kinds[kind](data, ctx)
+    block = load_block(kind)(data, ctx)
     try:
         if block.runs_spec is None:
             runs = _default_runs(run_sets, strict=True)

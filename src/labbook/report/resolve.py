@@ -132,7 +132,8 @@ class Resolver:
         cause = self.unusable[name]
         kind = TrackerUnavailable if isinstance(cause, TrackerUnavailable) else SourceError
         return kind(
-            f"source {name!r} could not be read: {cause.message}",
+            f"source {name!r}{f' ({cause.source})' if cause.source else ''} could not be read: "
+            f"{cause.message}",
             source=cause.source,
             hint=cause.hint,
         ).because(cause)

@@ -6,9 +6,7 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "labbook"
-# The block registry still imports its kinds and they import it back (blocks/base.py);
-# it leaves this list once that is untied.
-KNOWN = {frozenset({"labbook.blocks.base", "labbook.blocks.line", "labbook.blocks.table"})}
+KNOWN: set[frozenset[str]] = set()
 
 
 def module_graph() -> dict[str, set[str]]:

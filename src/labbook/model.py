@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol, overload
 import numpy as np
 import numpy.typing as npt
 
-from . import progress
+from .progress import advance, timed
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -173,9 +173,9 @@ class Run:
             if self.reader is None:
                 self._series[key] = Series.empty(key)
             else:
-                with progress.timed("source", self.source):
+                with timed("source", self.source):
                     self._series[key] = self.reader.read_series(self, key)
-                progress.advance("reading series")
+                advance("reading series")
         return self._series[key]
 
     def set_series(self, series: Series) -> None:

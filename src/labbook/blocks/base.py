@@ -131,14 +131,6 @@ def expand_keys(patterns: list[str], runs: RunSet) -> list[str]:
     return out
 
 
-def block_kinds() -> dict[str, type[Block]]:
-    """Gives kind name -> Block class for every block kind."""
-    from .line import LineBlock
-    from .table import TableBlock
-
-    return {cls.kind: cls for cls in (LineBlock, TableBlock)}
-
-
 # --- Helpers the block kinds share: option checks and the HTML around a block. ---
 
 

@@ -11,12 +11,13 @@ from typing import Any
 
 import yaml
 
-from .. import progress
-from ..blocks.base import Block, BlockContext, block_kinds
+from ..blocks.base import Block, BlockContext
+from ..blocks.registry import block_kinds, load_block
 from ..errors import LabbookError, ReportError, ReportErrors, at_place
 from ..escaping import escape_html
 from ..git import FileHistory, GitHistory
 from ..model import Run, RunSet
+from ..progress import advance, timed
 from ..project import Project
 from .expressions import Expressions
 from .parse import BlockFence, ParsedReport, Prose, Verbatim, parse_report
@@ -179,7 +180,7 @@ def _build_block(
         fence_line=fence.line,
         max_points=options.max_points,
     )
-    block = kinds[kind](data, ctx)
+    block = load_block(kind)(data, ctx)
     try:
         if block.runs_spec is None:
             runs = _default_runs(run_sets, strict=True)
@@ -310,9 +311,9 @@ class ProjectCompiler:
         if text is None:
             text = path.read_text(encoding="utf-8")
         display = self.display_path(path)
-        with progress.timed("report", display):
+        with timed("report", display):
             page = self._compile(path, text, display)
-        progress.advance("compiling reports", total=self._report_count())
+        advance("compiling reports", total=self._report_count())
         return page
 
     def _report_count(self) -> int:

@@ -7,7 +7,6 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .. import progress
 from ..errors import (
     LabbookError,
     ReportError,
@@ -17,6 +16,7 @@ from ..errors import (
     at_place,
 )
 from ..model import Run, RunSet
+from ..progress import advance, timed
 from ..sources.base import Source, find_run
 
 _T = TypeVar("_T")
@@ -132,7 +132,8 @@ class Resolver:
         cause = self.unusable[name]
         kind = TrackerUnavailable if isinstance(cause, TrackerUnavailable) else SourceError
         return kind(
-            f"source {name!r} could not be read: {cause.message}",
+            f"source {name!r}{f' ({cause.source})' if cause.source else ''} could not be read: "
+            f"{cause.message}",
             source=cause.source,
             hint=cause.hint,
         ).because(cause)
@@ -150,11 +151,9 @@ class Resolver:
         """Gives call(source); a tracker that does not answer is not asked again this build."""
         source = self.source(name)
         try:
-            with progress.timed("source", name):
+            with timed("source", name):
                 result = call(source)
-            progress.advance(
-                f"runs from {name}", n=len(result) if isinstance(result, list | RunSet) else 1
-            )
+            advance(f"runs from {name}", n=len(result) if isinstance(result, list | RunSet) else 1)
             return result
         except TrackerUnavailable as exc:
             self._mark_unusable(name, exc)
@@ -175,9 +174,7 @@ class Resolver:
         prefix = f"{name}:"
         self._canonical = {k: v for k, v in self._canonical.items() if not k.startswith(prefix)}
         # A bare reference may name a run of any source: found again from the caches.
-        self._refs = {
-            k: v for k, v in self._refs.items() if ":" in k and not k.startswith(prefix)
-        }
+        self._refs = {k: v for k, v in self._refs.items() if ":" in k and not k.startswith(prefix)}
         if old is not None:
             self.problems = [p for p in self.problems if p.source != old.uri]
 

@@ -26,7 +26,6 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from importlib.metadata import entry_points
 from pathlib import Path
 from types import TracebackType
 from typing import Any, ClassVar
@@ -37,6 +36,7 @@ from ..charts import downsample
 from ..errors import AmbiguousRun, QueryError, RunDataError, RunNotFound, SourceError
 from ..model import Run, RunSet, Series
 from ..query import Expr, OrderKey, matches, parse_filter, parse_order_by, sort_runs
+from ..registry import load_class, registered
 
 MIN_PREFIX = 6
 
@@ -369,25 +369,11 @@ _BUILTIN: dict[str, str] = {
 
 def source_schemes() -> dict[str, str]:
     """Gives scheme -> 'module:Class' for every source, built-in or from entry points."""
-    schemes = dict(_BUILTIN)
-    for ep in entry_points(group="labbook.sources"):
-        schemes[ep.name] = ep.value
-    return schemes
+    return registered("labbook.sources", _BUILTIN)
 
 
 def _load_class(target: str) -> type[Source]:
-    from importlib import import_module
-
-    module_name, _, attr = target.partition(":")
-    try:
-        cls = getattr(import_module(module_name), attr)
-    except (ImportError, AttributeError) as exc:
-        raise SourceError(
-            f"the source {target} cannot be loaded: {exc}",
-            hint="reinstall the package that provides it",
-        ) from exc
-    if not (isinstance(cls, type) and issubclass(cls, Source)):
-        raise SourceError(f"{target} is not a labbook Source")
+    cls: type[Source] = load_class(target, Source, "source", SourceError)
     return cls
 
 

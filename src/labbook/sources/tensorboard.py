@@ -58,12 +58,12 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..errors import SourceError
+from ..formats.protowire import DecodeError
 from ..model import FloatArray, IntArray, Run, Scalar, Series
 from .folders import RUNNING_WINDOW, FolderSource, ProblemLog
 from .tfevents import (
     EXPERIMENT_TAG,
     SCALARS_PLUGIN,
-    DecodeError,
     EventFileData,
     read_event_file,
     session_hparams,

@@ -24,13 +24,13 @@ is parsed record by record with the same decoder.
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from ..formats.protowire import DecodeError, fields, signed
 from ..formats.tfrecord import HEADER, IntArray, U8Array, gather, read_records
 
 FloatArray = npt.NDArray[np.float64]
@@ -69,10 +69,6 @@ _DTYPE_NAMES: dict[int, str] = {
     14: "DT_BFLOAT16",
     19: "DT_HALF",
 }
-
-
-class DecodeError(ValueError):
-    """Bytes that are not the protobuf message they should be."""
 
 
 # -- what a file gives ------------------------------------------------------------------------
@@ -135,65 +131,15 @@ def read_event_file(data: bytes) -> EventFileData:
     return out
 
 
-# -- protobuf wire format --------------------------------------------------------------------
-
-
-def _varint(data: bytes, pos: int, end: int) -> tuple[int, int]:
-    """Gives (value, next position) of the varint at `pos`."""
-    result = 0
-    shift = 0
-    while True:
-        if pos >= end:
-            raise DecodeError("varint runs past its message")
-        byte = data[pos]
-        pos += 1
-        result |= (byte & 0x7F) << shift
-        if not byte & 0x80:
-            return result & _U64, pos
-        shift += 7
-        if shift >= 70:
-            raise DecodeError("varint longer than 10 bytes")
-
-
-def _fields(data: bytes, pos: int, end: int) -> Iterator[tuple[int, int, int, int, int]]:
-    """Gives (field number, wire type, payload start, payload end, varint value) of each field."""
-    while pos < end:
-        key, pos = _varint(data, pos, end)
-        number, wire = key >> 3, key & 7
-        if wire == 0:
-            value, after = _varint(data, pos, end)
-            yield number, wire, pos, after, value
-            pos = after
-            continue
-        if wire == 1:
-            after = pos + 8
-        elif wire == 2:
-            size, pos = _varint(data, pos, end)
-            after = pos + size
-        elif wire == 5:
-            after = pos + 4
-        else:
-            raise DecodeError(f"unsupported wire type {wire}")
-        if after > end:
-            raise DecodeError("field runs past its message")
-        yield number, wire, pos, after, 0
-        pos = after
-
-
-def _signed(value: int) -> int:
-    """Gives a varint's uint64 as the int64 it encodes."""
-    return value - (1 << 64) if value >= 1 << 63 else value
-
-
 def parse_event(data: bytes, start: int, end: int) -> tuple[float, int, tuple[int, int] | None]:
     """Gives (wall_time, step, summary span or None) of one Event's bytes."""
     wall, step = 0.0, 0
     summary: tuple[int, int] | None = None
-    for number, wire, a, b, value in _fields(data, start, end):
+    for number, wire, a, b, value in fields(data, start, end):
         if number == 1 and wire == 1:
             (wall,) = struct.unpack_from("<d", data, a)
         elif number == 2 and wire == 0:
-            step = _signed(value)
+            step = signed(value)
         elif number == 5 and wire == 2:
             summary = (a, b)
     return wall, step, summary
@@ -223,7 +169,7 @@ def _parse_summary(data: bytes, start: int, end: int) -> _Layout:
     """Gives the layout of one Summary's bytes; offsets are from `start`."""
     items: list[_Item] = []
     varying: list[tuple[int, int]] = []
-    for number, wire, a, b, _ in _fields(data, start, end):
+    for number, wire, a, b, _ in fields(data, start, end):
         if number == 1 and wire == 2:
             item, spans = _parse_value(data, a, b)
             if item.number is not None:
@@ -242,7 +188,7 @@ def _parse_value(data: bytes, start: int, end: int) -> tuple[_Item, list[tuple[i
     content = b""
     unread: str | None = None
     spans: list[tuple[int, int]] = []
-    for field_no, wire, a, b, _ in _fields(data, start, end):
+    for field_no, wire, a, b, _ in fields(data, start, end):
         if field_no == 1 and wire == 2:
             tag = data[a:b].decode("utf-8", "replace")
         elif field_no == 7 and wire == 2:
@@ -271,9 +217,9 @@ def _parse_value(data: bytes, start: int, end: int) -> tuple[_Item, list[tuple[i
 def _parse_metadata(data: bytes, start: int, end: int) -> tuple[str, bytes]:
     """Gives (plugin_name, content) of a SummaryMetadata."""
     name, content = "", b""
-    for number, wire, a, b, _ in _fields(data, start, end):
+    for number, wire, a, b, _ in fields(data, start, end):
         if number == 1 and wire == 2:  # plugin_data
-            for n2, w2, a2, b2, _ in _fields(data, a, b):
+            for n2, w2, a2, b2, _ in fields(data, a, b):
                 if n2 == 1 and w2 == 2:
                     name = data[a2:b2].decode("utf-8", "replace")
                 elif n2 == 2 and w2 == 2:
@@ -289,7 +235,7 @@ def _parse_scalar_tensor(
     elements = 1
     places: list[tuple[int, str]] = []
     other_values = False
-    for number, wire, a, b, value in _fields(data, start, end):
+    for number, wire, a, b, value in fields(data, start, end):
         if number == 1 and wire == 0:
             dtype = value
         elif number == 2 and wire == 2:
@@ -316,12 +262,12 @@ def _parse_scalar_tensor(
 def _shape_elements(data: bytes, start: int, end: int) -> int:
     """Gives how many elements a TensorShapeProto holds (-1 when unknown)."""
     count = 1
-    for number, wire, a, b, value in _fields(data, start, end):
+    for number, wire, a, b, value in fields(data, start, end):
         if number == 2 and wire == 2:  # dim
             size = 0
-            for n2, w2, _, _, v2 in _fields(data, a, b):
+            for n2, w2, _, _, v2 in fields(data, a, b):
                 if n2 == 1 and w2 == 0:
-                    size = _signed(v2)
+                    size = signed(v2)
             count = -1 if size < 0 or count < 0 else count * size
         elif number == 3 and wire == 0 and value:
             return -1
@@ -547,16 +493,16 @@ def session_hparams(content: bytes) -> dict[str, Any] | None:
     Values come as google.protobuf.Value gives them: None, float, str, bool, dict or list.
     """
     session: tuple[int, int] | None = None
-    for number, wire, a, b, _ in _fields(content, 0, len(content)):
+    for number, wire, a, b, _ in fields(content, 0, len(content)):
         if number == 3 and wire == 2:
             session = (a, b)
     if session is None:
         return None
     params: dict[str, Any] = {}
-    for number, wire, a, b, _ in _fields(content, *session):
+    for number, wire, a, b, _ in fields(content, *session):
         if number == 1 and wire == 2:  # map<string, Value> hparams: one entry per key
             key, value = "", None
-            for n2, w2, a2, b2, _ in _fields(content, a, b):
+            for n2, w2, a2, b2, _ in fields(content, a, b):
                 if n2 == 1 and w2 == 2:
                     key = content[a2:b2].decode("utf-8", "replace")
                 elif n2 == 2 and w2 == 2:
@@ -568,7 +514,7 @@ def session_hparams(content: bytes) -> dict[str, Any] | None:
 def _pb_value(data: bytes, start: int, end: int) -> Any:
     """Gives a google.protobuf.Value as Python: None, float, str, bool, dict or list."""
     result: Any = None
-    for number, wire, a, b, value in _fields(data, start, end):
+    for number, wire, a, b, value in fields(data, start, end):
         if number == 1 and wire == 0:
             result = None
         elif number == 2 and wire == 1:
@@ -579,10 +525,10 @@ def _pb_value(data: bytes, start: int, end: int) -> Any:
             result = bool(value)
         elif number == 5 and wire == 2:  # Struct: map<string, Value> fields = 1
             mapping: dict[str, Any] = {}
-            for n2, w2, a2, b2, _ in _fields(data, a, b):
+            for n2, w2, a2, b2, _ in fields(data, a, b):
                 if n2 == 1 and w2 == 2:
                     key, item = "", None
-                    for n3, w3, a3, b3, _ in _fields(data, a2, b2):
+                    for n3, w3, a3, b3, _ in fields(data, a2, b2):
                         if n3 == 1 and w3 == 2:
                             key = data[a3:b3].decode("utf-8", "replace")
                         elif n3 == 2 and w3 == 2:
@@ -592,7 +538,7 @@ def _pb_value(data: bytes, start: int, end: int) -> Any:
         elif number == 6 and wire == 2:  # ListValue: repeated Value values = 1
             result = [
                 _pb_value(data, a2, b2)
-                for n2, w2, a2, b2, _ in _fields(data, a, b)
+                for n2, w2, a2, b2, _ in fields(data, a, b)
                 if n2 == 1 and w2 == 2
             ]
     return result

@@ -8,6 +8,7 @@ reports that use it.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from importlib import import_module
 from importlib.metadata import entry_points
@@ -18,10 +19,14 @@ from .errors import LabbookError
 
 def registered(group: str, builtin: Mapping[str, str]) -> dict[str, str]:
     """Gives name -> 'module:Class' for the built-in entries and the group's entry points."""
-    found = dict(builtin)
-    for point in entry_points(group=group):
-        found[point.name] = point.value
-    return found
+    return {**builtin, **_entry_points(group)}
+
+
+@functools.cache
+def _entry_points(group: str) -> dict[str, str]:
+    # Scanning the installed distributions costs tens of milliseconds; what is installed
+    # does not change while a process runs.
+    return {point.name: point.value for point in entry_points(group=group)}
 
 
 def load_class(target: str, base: type, what: str, error: type[LabbookError]) -> Any:

@@ -11,7 +11,11 @@ one untimed warm-up each, so imports and background load fall on all of them ali
   plain zensical    `python -m zensical build` of the plain pages (a subprocess, as labbook
                     runs it), to tell Zensical's own cost from labbook's
 
-Everything is built from a copy of mkdocs.yml + reports/ + runs/ in a temporary folder (the
+  `labbook build`    the console script in a fresh process, as a user runs it
+  `mkdocs build`     the same for the plain pages: the ratio of the two is what a user sees
+
+Everything is built from a copy of the example lab book (mkdocs.yml, reports/, runs/,
+mlflow.db, wandb/, tensorboard/) in a temporary folder (the
 Zensical driver stages into `<project>/.labbook/`), made a git repository with one commit so
 the reports' bylines cost the same `git log` calls as in a real clone.
 
@@ -67,6 +71,10 @@ def make_projects(base: Path) -> tuple[Path, Path]:
     shutil.copy2(ROOT / "mkdocs.yml", labbook / "mkdocs.yml")
     shutil.copytree(ROOT / "reports", labbook / "reports")
     shutil.copytree(ROOT / "runs", labbook / "runs")
+    # The other trackers the example reads (reports/trackers.md draws all four).
+    shutil.copy2(ROOT / "mlflow.db", labbook / "mlflow.db")
+    shutil.copytree(ROOT / "wandb", labbook / "wandb", symlinks=True)
+    shutil.copytree(ROOT / "tensorboard", labbook / "tensorboard")
     git = ["git", "-c", "user.name=Bench", "-c", "user.email=bench@example.invalid"]
     subprocess.run([*git, "init", "-q"], cwd=labbook, check=True)
     subprocess.run([*git, "add", "-A"], cwd=labbook, check=True)
@@ -134,6 +142,19 @@ def plain_zensical_build(project_dir: Path) -> Callable[[], None]:
     return run
 
 
+def cli_build(tool: str, project_dir: Path, site: Path) -> Callable[[], None]:
+    """Gives a build as a user runs it: the console script in a fresh process."""
+    script = Path(sys.executable).parent / tool
+    command = [str(script), "build", "-q", "-d", str(site)]
+
+    def run() -> None:
+        done = subprocess.run(command, cwd=project_dir, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise SystemExit(f"{tool} build failed: {done.stderr[-2000:]}")
+
+    return run
+
+
 def timed(fn: Callable[[], None]) -> float:
     start = time.perf_counter()
     fn()
@@ -154,6 +175,13 @@ def main(argv: list[str] | None = None) -> int:
         builds: dict[str, Callable[[], None]] = {
             "labbook build (mkdocs)": labbook_build(labbook_dir, base / "site-labbook", "mkdocs"),
             "plain mkdocs build": plain_build(plain_dir, base / "site-plain"),
+            # What a user waits for: a fresh interpreter, imports included.
+            "`labbook build` (fresh process)": cli_build(
+                "labbook", labbook_dir, base / "site-cli-labbook"
+            ),
+            "`mkdocs build` of the plain pages (fresh process)": cli_build(
+                "mkdocs", plain_dir, base / "site-cli-plain"
+            ),
         }
         # Not a site: the report compiler alone (runs read, blocks rendered), the plugin's share.
         builds["labbook compile only (no site)"] = labbook_compile(labbook_dir)

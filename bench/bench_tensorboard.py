@@ -29,8 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
+from labbook.formats.tfrecord import _first_bad_record, _frame
 from labbook.sources.tensorboard import TensorBoardSource
-from labbook.sources.tfevents import _first_bad_record, _frame
 
 TAGS = ("loss", "val/acc", "lr", "grad_norm")
 T0 = 1793613600.0
@@ -93,7 +93,7 @@ def read_protobuf(logs: Path) -> Points:
     for path in sorted(logs.glob("events.out.tfevents.*")):
         data = path.read_bytes()
         buf = np.frombuffer(data, dtype=np.uint8)
-        starts, lengths, _, checked = _frame(data, buf)
+        starts, lengths, _, checked, _ = _frame(data, buf)
         bad = _first_bad_record(buf, starts, lengths, checked)
         count = bad[0] if bad is not None else len(starts)
         decode = Event.FromString

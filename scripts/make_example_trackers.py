@@ -213,7 +213,7 @@ def sdk_env(root: Path) -> dict[str, str]:
     return offline_sdk_environment(root, WANDB_GIT_COMMIT=WANDB_COMMIT)
 
 
-# The .wandb log's framing (see labbook/sources/wandb_offline.py): a 7-byte file header, then
+# The .wandb log's framing (see labbook/formats/wandb_log.py): a 7-byte file header, then
 # LevelDB's log format in 32 KiB blocks, each fragment's CRC-32 covering its type and data.
 LOG_HEADER = b":W&B" + struct.pack("<HB", 0xBEE1, 0)
 BLOCK = 32 * 1024

@@ -109,7 +109,8 @@ def test_get_by_id_and_prefix(src: labbook.Source) -> None:
     assert src.get("550999") is run
     with pytest.raises(labbook.RunNotFound) as info:
         src.get("55099")
-    assert "closest: 55099931" in info.value.message
+    assert "an ID prefix needs at least 6 characters" in info.value.message
+    assert "55099931" in str(info.value)
     with pytest.raises(labbook.RunNotFound):
         src.get("ffffffff")
 

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from . import progress
 from .blocks.base import display_value
 from .errors import LabbookError
 from .model import Run, RunSet
@@ -23,9 +24,30 @@ def _err(message: str) -> None:
     print(message, file=sys.stderr)
 
 
-def _print_problems(errors: Sequence[LabbookError], label: str) -> None:
-    for error in errors:
-        _err(f"{label}: {error}" if label else str(error))
+def _print_problems(
+    errors: Sequence[LabbookError],
+    warnings: Sequence[LabbookError] = (),
+    *,
+    label_errors: bool = True,
+) -> tuple[int, int]:
+    """Prints each problem once, with the places it broke; gives (errors, warnings) counted."""
+    from .problems import group_problems
+
+    problems = group_problems(errors, warnings)
+    for problem in problems:
+        for line in problem.lines(label_errors=label_errors):
+            _err(line)
+    failed = sum(p.is_error for p in problems)
+    return failed, len(problems) - failed
+
+
+def _exit_code(errors: int, warnings: int, strict: bool) -> int:
+    if errors:
+        return EXIT_DATA
+    if strict and warnings:
+        _err("--strict: failing because of the warnings above")
+        return EXIT_DATA
+    return EXIT_OK
 
 
 # -- build / serve / check ---------------------------------------------------------------
@@ -35,30 +57,27 @@ def cmd_build(args: argparse.Namespace) -> int:
     from .project import Project
     from .site.build import build_site
 
-    # The build prints labbook's own problems once, below; MkDocs' own warnings still show.
-    logging.getLogger("mkdocs.plugins.labbook").propagate = False
     project = Project.load(args.config_file)
     site_dir = Path(args.site_dir) if args.site_dir else None
     result = build_site(project, site_dir, engine=args.engine, strict=args.strict)
-    _print_problems(result.warnings, "warning")
-    _print_problems(result.errors, "error")
+    errors, warnings = _print_problems(result.errors, result.warnings)
     print(
         f"built {result.pages} page(s) into {result.site_dir} with {args.engine}"
-        f" ({len(result.errors)} error(s), {len(result.warnings)} warning(s))"
+        f" ({errors} error(s), {warnings} warning(s))"
     )
-    if args.strict and (result.errors or result.warnings):
-        _err("--strict: failing because of the errors and warnings above")
-        return EXIT_DATA
-    return EXIT_OK
+    # The whole site is written either way, error boxes included; the exit code says.
+    return _exit_code(errors, warnings, args.strict)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from mkdocs.commands.serve import serve
 
     from .project import Project
+    from .site import live
 
     logging.getLogger("mkdocs").setLevel(logging.INFO)
     project = Project.load(args.config_file)
+    live.poll_seconds = args.poll
     serve(config_file=str(project.config_file), dev_addr=args.dev_addr, livereload=True)
     return EXIT_OK
 
@@ -69,17 +88,15 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     project = Project.load(args.config_file)
     result = check_project(project)
-    _print_problems(result.source_problems, "warning")
-    _print_problems(result.errors + result.warnings, "")
-    problems = len(result.errors) + len(result.warnings)
-    print(
-        f"checked {result.reports} report(s): {problems} problem(s) in reports, "
-        f"{len(result.source_problems)} in sources"
+    # Unknown metrics are warnings on the page, but a check's job is to catch them: report
+    # problems are errors here; what a source could not read fails only under --strict.
+    errors, warnings = _print_problems(
+        result.errors + result.warnings, result.source_problems, label_errors=False
     )
-    # Unknown metrics are warnings on the page but a check's job is to catch them.
-    if problems or (args.strict and result.source_problems):
-        return EXIT_DATA
-    return EXIT_OK
+    print(
+        f"checked {result.reports} report(s): {errors} problem(s) in reports, {warnings} in sources"
+    )
+    return _exit_code(errors, warnings, args.strict)
 
 
 # -- runs / show ---------------------------------------------------------------------------
@@ -90,7 +107,7 @@ def _open_sources(args: argparse.Namespace) -> dict[str, Any]:
 
     project = Project.load(args.config_file)
     sources = project.sources
-    _print_problems(project.source_errors, "warning")
+    _print_problems([], project.source_errors)
     return sources
 
 
@@ -206,12 +223,42 @@ def cmd_init(args: argparse.Namespace) -> int:
 # -- the parser ------------------------------------------------------------------------------
 
 
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError("must be more than 0 seconds")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="labbook", description="Lab books for ML teams: reports over tracked runs."
     )
     parser.add_argument("--version", action="version", version="labbook 0.1.0")
+    # Accepted before or after the command: `labbook -v build` and `labbook build -v`.
+    talk = argparse.ArgumentParser(add_help=False)
+    talk.add_argument(
+        "-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="no progress display"
+    )
+    talk.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="print timings per source and per report",
+    )
+    for action in talk._actions:
+        parser._add_action(action)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    add_parser = sub.add_parser
+
+    def command(name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        return add_parser(name, parents=[talk], **kwargs)
+
+    sub.add_parser = command  # type: ignore[method-assign]
 
     def with_config(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
         p.add_argument("-f", "--config-file", default="mkdocs.yml", help="the project's mkdocs.yml")
@@ -227,6 +274,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = with_config(sub.add_parser("serve", help="live preview, rebuilt on every change"))
     p.add_argument("-a", "--dev-addr", default="127.0.0.1:8000")
+    p.add_argument(
+        "--poll",
+        type=_positive_seconds,
+        metavar="SECONDS",
+        help="re-read tracking servers and the W&B API this often (default: once per serve)",
+    )
     p.set_defaults(func=cmd_serve)
 
     p = with_config(sub.add_parser("check", help="validate every report"))
@@ -252,18 +305,45 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """Gives the parsed arguments; a wrong one is reported with its own command's usage."""
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        chosen = subparsers.choices.get(getattr(args, "command", ""), parser)
+        chosen.error("unrecognized arguments: " + " ".join(extra))
+    return args
+
+
+def _reporter(args: argparse.Namespace) -> progress.Reporter:
+    """Gives the progress display: bars on a terminal's stderr, nothing otherwise or with -q."""
+    if getattr(args, "quiet", False) or not sys.stderr.isatty():
+        return progress.Reporter()
+    return progress.RichReporter()
+
+
+def _print_timings(reporter: progress.Reporter) -> None:
+    for (kind, name), seconds in sorted(reporter.timings.items(), key=lambda kv: -kv[1]):
+        _err(f"timing: {kind} {name}: {seconds:.2f} s")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the CLI; gives the exit code (0 ok, 1 report or data errors, 2 usage errors)."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = _parse(parser, argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)-7s -  %(message)s")
-    try:
-        code: int = args.func(args)
-    except LabbookError as exc:
-        _err(f"error: {exc}")
-        return EXIT_DATA
-    except KeyboardInterrupt:
-        return 130
+    code: int
+    with progress.use(_reporter(args)) as reporter:
+        try:
+            code = args.func(args)
+        except LabbookError as exc:
+            reporter.close()
+            _print_problems([exc])
+            code = EXIT_DATA
+        except KeyboardInterrupt:
+            return 130
+    if getattr(args, "verbose", False):
+        _print_timings(reporter)
     return code
 
 

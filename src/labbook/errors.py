@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 
@@ -25,6 +26,9 @@ class LabbookError(Exception):
         self.column = column
         self.source = source
         self.hint = hint
+        # The problem this one follows from (a run set that failed because its tracker did
+        # not answer): the CLI prints the cause once, with every place it broke.
+        self.cause: LabbookError | None = None
 
     def located(self, *, file: str | Path | None = None, line: int | None = None) -> LabbookError:
         """Gives this error with a file and line filled in where it had none."""
@@ -33,6 +37,22 @@ class LabbookError(Exception):
         if self.line is None and line is not None:
             self.line = line
         return self
+
+    def because(self, cause: LabbookError) -> LabbookError:
+        """Gives this error marked as following from `cause`."""
+        self.cause = cause
+        self.__cause__ = cause
+        return self
+
+    @property
+    def root(self) -> LabbookError:
+        """Gives the first problem this one follows from (itself when it follows from none)."""
+        seen: set[int] = set()
+        error: LabbookError = self
+        while error.cause is not None and id(error.cause) not in seen:
+            seen.add(id(error))
+            error = error.cause
+        return error
 
     @property
     def where(self) -> str:
@@ -94,5 +114,30 @@ class ReportError(LabbookError):
     """A report's front matter, expressions or blocks are wrong."""
 
 
+class ReportErrors(ReportError):
+    """Several problems found at once (every unknown option of a block), each at its line."""
+
+    def __init__(self, errors: Sequence[LabbookError]) -> None:
+        first = errors[0]
+        super().__init__(
+            first.message, file=first.file, line=first.line, column=first.column, hint=first.hint
+        )
+        self.errors = list(errors)
+
+
 class MissingExtra(LabbookError):
     """An optional dependency is not installed; the hint names the extra."""
+
+
+def at_place(error: LabbookError, file: str | Path | None, line: int | None) -> LabbookError:
+    """Gives the error located at a report's line.
+
+    A source's own problem (it names a URI, not a file) is left as it is and wrapped: the
+    same problem breaks many places and is printed once, with each of them.
+    """
+    if isinstance(error, SourceError) and error.file is None:
+        kind = TrackerUnavailable if isinstance(error, TrackerUnavailable) else SourceError
+        return kind(error.message, file=file, line=line, source=error.source, hint=error.hint).because(
+            error
+        )
+    return error.located(file=file, line=line)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, overload
 
 import numpy as np
 import numpy.typing as npt
+
+from .progress import advance, timed
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -89,6 +91,30 @@ class SeriesReader(Protocol):
 
     def list_metric_keys(self, run: Run) -> list[str]: ...
 
+    def read_many(
+        self, runs: Sequence[Run], keys: Sequence[str] | None = None
+    ) -> dict[str, dict[str, Series]]: ...
+
+
+def load_series(runs: Iterable[Run], keys: Iterable[str]) -> None:
+    """Reads the series of `keys` the runs do not hold yet: one `read_many` call per reader.
+
+    What a chart calls before drawing, so a tracker that reads in bulk is asked once for
+    all the runs and keys it draws instead of once per line. Runs of one reader that lack
+    different keys (some were read before) are asked in one call per set of keys.
+    """
+    wanted = list(dict.fromkeys(keys))
+    groups: dict[tuple[int, tuple[str, ...]], tuple[SeriesReader, list[Run]]] = {}
+    for run in runs:
+        missing = tuple(key for key in wanted if key not in run._series)
+        if run.reader is not None and missing:
+            groups.setdefault((id(run.reader), missing), (run.reader, []))[1].append(run)
+    for (_, missing), (reader, members) in groups.items():
+        found = reader.read_many(members, list(missing))
+        for run in members:
+            for series in found.get(run.id, {}).values():
+                run.set_series(series)
+
 
 @dataclass(eq=False)
 class Run:
@@ -136,7 +162,8 @@ class Run:
             if self.reader is not None:
                 keys.update(self.reader.list_metric_keys(self))
             keys.update(k for k, v in self.summary.items() if is_number(v))
-            keys.update(self._series)
+            # A key asked of the run and found empty is no key it logged.
+            keys.update(k for k, series in self._series.items() if len(series))
             self._metric_keys = sorted(keys)
         return self._metric_keys
 
@@ -146,13 +173,15 @@ class Run:
             if self.reader is None:
                 self._series[key] = Series.empty(key)
             else:
-                self._series[key] = self.reader.read_series(self, key)
+                with timed("source", self.source):
+                    self._series[key] = self.reader.read_series(self, key)
+                advance("reading series")
         return self._series[key]
 
     def set_series(self, series: Series) -> None:
         """Keeps an already-read series so it is not read again."""
         self._series[series.key] = series
-        if self._metric_keys is not None and series.key not in self._metric_keys:
+        if self._metric_keys is not None and len(series) and series.key not in self._metric_keys:
             self._metric_keys = sorted([*self._metric_keys, series.key])
 
     def value(self, column: str) -> Any:

@@ -2,74 +2,178 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
+from mkdocs.config import config_options as c
+from mkdocs.config.base import BaseConfigOption, Config, ValidationError
 
 from .errors import ConfigError, LabbookError
 from .sources.base import Source, open_source
-from .yamlfiles import load_tolerant
 
 DEFAULT_MAX_POINTS = 1500
-PLUGIN_OPTIONS = frozenset({"sources", "notebook", "max_points", "enabled"})
 
 
-def read_yaml_file(path: Path) -> Any:
-    """Gives a YAML file's content; a syntax error becomes a ConfigError with file and line."""
+@dataclass(frozen=True)
+class SourceSpec:
+    """One configured source: its URI and the options its constructor takes (`timeout`)."""
+
+    uri: str
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+class _Sources(BaseConfigOption[dict[str, SourceSpec]]):
+    """`sources:` maps names to a URI, or to `{uri: URI, timeout: SECONDS, ...}`."""
+
+    def run_validation(self, value: object) -> dict[str, SourceSpec]:
+        if value is None:
+            return {}
+        if not isinstance(value, Mapping):
+            raise ValidationError("must map source names to URIs, e.g. `local: runs`")
+        specs: dict[str, SourceSpec] = {}
+        for name, entry in value.items():
+            if not isinstance(name, str) or not name:
+                raise ValidationError(f"source name {name!r} must be text")
+            if isinstance(entry, Mapping):
+                options = {str(k): v for k, v in entry.items()}
+                uri = options.pop("uri", None)
+            else:
+                uri, options = entry, {}
+            if uri is None:
+                raise ValidationError(
+                    f"source {name!r} has no URI (an !ENV variable that is not set, and no "
+                    "default?); write `NAME: URI` or `NAME: {uri: URI, timeout: 30}`"
+                )
+            if not isinstance(uri, str | int | float) or isinstance(uri, bool):
+                raise ValidationError(f"source {name!r}: the URI must be text, not {uri!r}")
+            timeout = options.get("timeout")
+            if timeout is not None and (
+                isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0
+            ):
+                raise ValidationError(
+                    f"source {name!r}: 'timeout' must be a number of seconds > 0, not {timeout!r}"
+                )
+            specs[name] = SourceSpec(str(uri), options)
+        return specs
+
+
+class _MaxPoints(c.Type[int]):
+    def run_validation(self, value: object) -> int:
+        number = super().run_validation(value)
+        if isinstance(number, bool) or number < 10:
+            raise ValidationError("must be an integer >= 10")
+        return number
+
+
+class LabbookConfig(Config):  # type: ignore[no-untyped-call]
+    """The labbook plugin's options: declared once, for the MkDocs plugin and the CLI alike."""
+
+    sources = _Sources()
+    notebook = c.Type(bool, default=False)
+    max_points = _MaxPoints(int, default=DEFAULT_MAX_POINTS)
+    enabled = c.Type(bool, default=True)
+
+
+OPTION_NAMES = ("sources", "notebook", "max_points", "enabled")
+
+
+def validate_options(options: Mapping[str, Any], config_file: Path) -> LabbookConfig:
+    """Gives the plugin's options validated as MkDocs validates them; an unknown one is an error.
+
+    MkDocs only warns about an unknown plugin option; labbook refuses it, because a
+    misspelt `max_pionts` silently keeping its default is a wrong answer.
+    """
+    config = LabbookConfig(config_file_path=str(config_file))
+    config.load_dict(dict(options))
+    errors, warnings = config.validate()
+    problems = [(key, f"labbook option {key!r}: {error}") for key, error in errors]
+    problems += [
+        (key, f"unknown labbook option {key!r}")
+        for key, _warning in warnings
+        if key not in OPTION_NAMES
+    ]
+    if problems:
+        first = problems[0][0]
+        raise ConfigError(
+            "; ".join(text for _, text in problems),
+            file=config_file,
+            line=_option_line(config_file, first),
+            hint="valid options: " + ", ".join(OPTION_NAMES),
+        )
+    return config
+
+
+def _option_line(config_file: Path, key: str) -> int | None:
+    """Gives the line of a labbook option in mkdocs.yml (else the plugin's), when found."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror}", file=path) from exc
-    try:
-        return load_tolerant(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(f"bad YAML: {problem}", file=path, line=line) from exc
+        lines = config_file.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    plugin = next(
+        (i for i, line in enumerate(lines) if line.strip().lstrip("- ").startswith("labbook")),
+        None,
+    )
+    if plugin is None:
+        return None
+    for i in range(plugin + 1, len(lines)):
+        if lines[i].strip().startswith(f"{key}:"):
+            return i + 1
+    return plugin + 1
 
 
 @dataclass
 class LabbookSettings:
-    """The labbook plugin's options from mkdocs.yml."""
+    """The labbook plugin's options from mkdocs.yml, validated."""
 
-    sources: dict[str, str] = field(default_factory=dict)
+    sources: dict[str, SourceSpec] = field(default_factory=dict)
     notebook: bool = False
     max_points: int = DEFAULT_MAX_POINTS
 
     @classmethod
-    def from_mapping(cls, options: Any, config_file: Path) -> LabbookSettings:
-        if options is None:
-            return cls()
-        if not isinstance(options, dict):
-            raise ConfigError("the labbook plugin's options must be a mapping", file=config_file)
-        unknown = sorted(set(options) - PLUGIN_OPTIONS)
-        if unknown:
-            raise ConfigError(
-                f"unknown labbook option {unknown[0]!r}",
-                file=config_file,
-                hint="valid options: " + ", ".join(sorted(PLUGIN_OPTIONS)),
-            )
-        sources = options.get("sources") or {}
-        if not isinstance(sources, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in sources.items()
-        ):
-            raise ConfigError(
-                "labbook 'sources' must map names to URIs, e.g. `local: runs`", file=config_file
-            )
-        max_points = options.get("max_points", DEFAULT_MAX_POINTS)
-        if not isinstance(max_points, int) or max_points < 10:
-            raise ConfigError("labbook 'max_points' must be an integer >= 10", file=config_file)
+    def from_config(cls, config: LabbookConfig) -> LabbookSettings:
+        """Gives the settings of an already-validated plugin config."""
         return cls(
-            sources=dict(sources),
-            notebook=bool(options.get("notebook", False)),
-            max_points=max_points,
+            sources=dict(config["sources"]),
+            notebook=bool(config["notebook"]),
+            max_points=int(config["max_points"]),
         )
 
+    @classmethod
+    def from_mapping(cls, options: Any, config_file: Path) -> LabbookSettings:
+        """Gives the settings of the plugin's raw options from mkdocs.yml."""
+        if options is None:
+            options = {}
+        if not isinstance(options, Mapping):
+            raise ConfigError("the labbook plugin's options must be a mapping", file=config_file)
+        return cls.from_config(validate_options(options, config_file))
 
-def plugin_options(config: dict[str, Any]) -> Any:
+
+def read_mkdocs_yml(path: Path) -> dict[str, Any]:
+    """Gives mkdocs.yml as MkDocs reads it: `!ENV`, `!relative` and `INHERIT` resolved."""
+    from mkdocs.config.defaults import MkDocsConfig
+    from mkdocs.exceptions import ConfigurationError
+    from mkdocs.utils.yaml import get_yaml_loader, yaml_load
+
+    try:
+        with path.open("rb") as handle:
+            loaded = yaml_load(handle, get_yaml_loader(config=MkDocsConfig(str(path))))
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}", file=path) from exc
+    except ConfigurationError as exc:
+        cause = exc.__context__
+        mark = getattr(cause, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(cause, "problem", None) or str(exc)
+        raise ConfigError(f"bad YAML: {problem}", file=path, line=line) from exc
+    except (yaml.YAMLError, ValueError, ImportError) as exc:
+        raise ConfigError(f"mkdocs.yml cannot be read: {exc}", file=path) from exc
+    return loaded
+
+
+def plugin_options(config: Mapping[str, Any]) -> Any:
     """Gives the labbook entry's options from mkdocs.yml's `plugins` list (None if absent)."""
     plugins = config.get("plugins") or []
     if isinstance(plugins, dict):
@@ -93,6 +197,8 @@ class Project:
         self.docs_dir = (self.root / str(config.get("docs_dir", "docs"))).resolve()
         self._sources: dict[str, Source] | None = None
         self.source_errors: list[LabbookError] = []
+        # Name -> why it would not open, so a report using it says so at its own line.
+        self.failed_sources: dict[str, LabbookError] = {}
 
     @classmethod
     def load(cls, config_file: str | Path = "mkdocs.yml") -> Project:
@@ -104,7 +210,7 @@ class Project:
                 hint="run labbook in the folder holding mkdocs.yml, pass -f PATH, "
                 "or create a project with `labbook init`",
             )
-        config = read_yaml_file(path)
+        config = read_mkdocs_yml(path)
         if not isinstance(config, dict):
             raise ConfigError("mkdocs.yml must be a mapping", file=path)
         settings = LabbookSettings.from_mapping(plugin_options(config), path)
@@ -122,13 +228,21 @@ class Project:
         """Gives name -> Source for every configured source that opens; failures are kept."""
         if self._sources is None:
             self._sources = {}
-            for name, uri in self.settings.sources.items():
+            for name, spec in self.settings.sources.items():
                 try:
-                    self._sources[name] = open_source(uri, name=name, base_dir=self.root)
+                    self._sources[name] = open_source(
+                        spec.uri, name=name, base_dir=self.root, **spec.options
+                    )
                 except LabbookError as exc:
                     exc.located(file=self.config_file)
                     self.source_errors.append(exc)
+                    self.failed_sources[name] = exc
         return self._sources
+
+    def replace_source(self, name: str, source: Source) -> None:
+        """Puts a re-opened source in place of the one of that name (live preview)."""
+        self.sources[name] = source
+        self.failed_sources.pop(name, None)
 
     @property
     def default_source(self) -> str | None:

@@ -59,6 +59,15 @@ def any_files(path: Path) -> bool:
     return path.is_file() or any(p.is_file() for p in path.rglob("*"))
 
 
+RUNS_README = """\
+# runs
+
+Runs in labbook's local format: one folder per run, holding `run.json` (name,
+experiment, params, tags, summary) and `metrics.jsonl` (one JSON row per logged step).
+This file keeps the folder in git until the first run arrives.
+"""
+
+
 def init_project(target: Path, *, example: bool = False) -> list[Path]:
     """Writes a new project into target and gives the paths written; never overwrites."""
     target.mkdir(parents=True, exist_ok=True)
@@ -98,8 +107,11 @@ def init_project(target: Path, *, example: bool = False) -> list[Path]:
         config.write_text(MINIMAL_CONFIG, encoding="utf-8")
         (target / "reports").mkdir(exist_ok=True)
         (target / "runs").mkdir(exist_ok=True)
+        # git keeps no empty folder: without a file here a fresh clone has no runs/, and
+        # every build would warn that the source is missing.
+        (target / "runs" / "README.md").write_text(RUNS_README, encoding="utf-8")
         (target / "reports" / "index.md").write_text(MINIMAL_INDEX, encoding="utf-8")
-        written += [config, target / "reports" / "index.md", target / "runs"]
+        written += [config, target / "reports" / "index.md", target / "runs" / "README.md"]
     gitignore = target / ".gitignore"
     if not gitignore.exists():
         gitignore.write_text("/site/\n.labbook/cache/\n.labbook/zensical/\n", encoding="utf-8")

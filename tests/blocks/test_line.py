@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -124,6 +125,11 @@ class DictReader:
 
     def list_metric_keys(self, run: Run) -> list[str]:
         return sorted(self.series[run.id])
+
+    def read_many(
+        self, runs: Sequence[Run], keys: Sequence[str] | None = None
+    ) -> dict[str, dict[str, Series]]:
+        return {r.id: {k: self.read_series(r, k) for k in keys or self.series[r.id]} for r in runs}
 
 
 def test_several_keys_and_globs_give_one_trace_per_run_and_key() -> None:

@@ -198,12 +198,13 @@ line: val/acc
     assert good.data == {"line": "val/acc"}
 
 
-def test_unclosed_flow_list_names_the_line_where_yaml_gave_up() -> None:
+def test_unclosed_flow_list_names_the_line_where_it_opens() -> None:
     text = "Intro.\n\n```labbook\nline: val/loss\nruns: [a, b\ncaption: c\n```\n"
     block = parse_report(PATH, text).blocks[0]
     assert block.error is not None
-    # PyYAML reports the problem where it found it: the key after the unclosed list.
-    assert block.error.line == 6
+    # PyYAML notices the problem at the key after the unclosed list; the mistake is the `[`.
+    assert block.error.line == 5
+    assert block.error.message.startswith("bad YAML: while parsing a flow sequence")
 
 
 def test_bad_yaml_in_front_matter_raises_at_its_line() -> None:
@@ -211,7 +212,7 @@ def test_bad_yaml_in_front_matter_raises_at_its_line() -> None:
     with pytest.raises(ReportError) as info:
         parse_report(PATH, text)
     assert info.value.file == str(PATH)
-    assert info.value.line == 5
+    assert info.value.line == 4  # where the unclosed `[` opens
     assert info.value.message.startswith("bad YAML: ")
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from labbook.errors import AmbiguousRun, QueryError, ReportError, RunNotFound
 from labbook.model import RunSet
-from labbook.report.resolve import QUERY_KEYS, Resolver, resolve_run_sets
+from labbook.report.resolve import QUERY_KEYS, Resolver, UnresolvedRunSet, resolve_run_sets
 
 from .conftest import MemorySource, make_run
 
@@ -83,8 +83,11 @@ def test_by_unique_prefix_of_six_or_more(resolver: Resolver) -> None:
 def test_prefix_shorter_than_six_is_not_a_reference(resolver: Resolver) -> None:
     with pytest.raises(RunNotFound) as info:
         resolver.run("7c0ff")
-    assert "no run '7c0ff' in any source" in info.value.message
-    assert "7c0ffee123" in info.value.message
+    assert info.value.message == (
+        "no run '7c0ff' in any source: an ID prefix needs at least 6 characters"
+    )
+    # The IDs it is a prefix of are named, so the fix is one copy away.
+    assert "7c0ffee123" in str(info.value.hint)
 
 
 def test_by_source_and_id(resolver: Resolver) -> None:
@@ -151,7 +154,11 @@ def test_unknown_reference_lists_the_closest_ids_and_names(resolver: Resolver) -
 def test_unknown_reference_with_nothing_close(resolver: Resolver) -> None:
     with pytest.raises(RunNotFound) as info:
         resolver.run("zzzzzzzzzzzzzzzzzzzzz")
-    assert info.value.message == "no run 'zzzzzzzzzzzzzzzzzzzzz' in any source"
+    # Nothing is close, so some run IDs are named to show what references look like.
+    assert info.value.message.startswith(
+        "no run 'zzzzzzzzzzzzzzzzzzzzz' in any source (nothing close; "
+    )
+    assert "run(s), e.g. " in info.value.message
 
 
 def test_unknown_id_in_a_named_source(resolver: Resolver) -> None:
@@ -276,7 +283,11 @@ def test_resolve_run_sets_by_name_with_errors_at_their_lines(resolver: Resolver)
     assert list(sets) == ["sweep", "bad", "both", "odd"]
     assert sets["sweep"].ids == ["3f2a9d0000", "3f2a9c7e51", "seed-0"]
     assert sets["sweep"].name == "sweep"
-    assert sets["bad"].ids == [] and sets["odd"].ids == []
+    # A failed set is no silent empty set: using it raises why it failed.
+    for failed in ("bad", "odd"):
+        assert isinstance(sets[failed], UnresolvedRunSet)
+        with pytest.raises(ReportError, match=f"run set '{failed}' could not be resolved"):
+            list(sets[failed])
     assert sets["both"].ids == ["3f2a9d0000", "3f2a9c7e51", "seed-0", "a1b2c3d4e5"]
     assert [(type(e).__name__, e.file, e.line) for e in errors] == [
         ("RunNotFound", "reports/r.md", 8),

@@ -100,8 +100,8 @@ def expected_for(project_dir: Path) -> Expected:
     project = Project.load(project_dir / "mkdocs.yml")
     # Opened afresh, not the build's sources: nothing read while building is reused.
     sources = {
-        name: labbook.open_source(uri, name=name, base_dir=project_dir)
-        for name, uri in project.settings.sources.items()
+        name: labbook.open_source(spec.uri, name=name, base_dir=project_dir, **spec.options)
+        for name, spec in project.settings.sources.items()
     }
     return Expected(
         Resolver(sources, project.default_source),

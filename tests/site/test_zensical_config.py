@@ -93,6 +93,9 @@ def test_staged_config_simple_forms(tmp_path: Path) -> None:
         extra_css: [custom.css]
         """
     )
+    # MkDocs refuses an INHERIT whose file is missing, and labbook reads mkdocs.yml as it does.
+    (tmp_path / "book").mkdir(parents=True, exist_ok=True)
+    (tmp_path / "book" / "base.yml").write_text("site_description: inherited\n")
     project = _project(tmp_path / "book", config)
     staged = yaml.safe_load(_staged_config(project))
     root = project.root

@@ -136,10 +136,10 @@ def test_prefix_resolves_and_unknown_ids_are_errors(mlflow_file_store: LoggedSto
         source.get(deleted)
 
 
-def test_read_all_series_and_artifact_paths(mlflow_file_store: LoggedStore) -> None:
+def test_read_many_and_artifact_paths(mlflow_file_store: LoggedStore) -> None:
     source = MlflowFileSource(str(mlflow_file_store.path))
     runs = source.list_runs()
-    every = source.read_all_series(runs)
+    every = source.read_many(runs)
     for run in runs:
         assert sorted(every[run.id]) == run.metric_keys()
         logged = mlflow_file_store.runs[run.id]
@@ -337,6 +337,106 @@ def test_a_param_that_is_not_utf8_is_reported(
     assert problem.file == str(folder / "params" / "path")
 
 
+# -- many runs: summaries without every history ------------------------------------------------
+
+MANY_RUNS = 1000
+MANY_STEPS = 500
+MANY_KEYS = ("loss", "val/acc")
+
+
+def write_many_runs(root: Path, runs: int, steps: int) -> dict[str, dict[str, list[float]]]:
+    """Writes a store of `runs` runs; gives run ID -> key -> the values logged, by step.
+
+    mlflow writes the experiment and a first run; the others are that run's files with a
+    new ID, and metric files written line by line as MLflow's FileStore appends them
+    (`"%s %s %s\n" % (timestamp, value, step)`), because logging 1M points through the
+    client would take minutes. Every seventh run's lines are in reverse step order.
+    """
+    import random
+    import uuid
+
+    from mlflow.entities import Metric, Param
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=f"file:{root}")
+    experiment = client.create_experiment("many")
+    template = client.create_run(experiment, run_name="run-0").info.run_id
+    client.log_batch(
+        template,
+        params=[Param("lr", "0.1")],
+        metrics=[Metric(key, 0.5, 1_793_613_600_000, 0) for key in MANY_KEYS],
+    )
+    client.set_terminated(template, "FINISHED")
+    folder = root / experiment
+    files = {
+        path.relative_to(folder / template): path.read_bytes()
+        for path in (folder / template).rglob("*")
+        if path.is_file() and "metrics" not in path.parts
+    }
+    # MLflow takes a folder for a run only if it has these, empty or not.
+    subdirs = ("artifacts", "metrics", "params", "tags")
+    ids = random.Random(5)
+    rng = np.random.default_rng(5)
+    logged: dict[str, dict[str, list[float]]] = {}
+    for i in range(runs):
+        run_id = template if i == 0 else uuid.UUID(int=ids.getrandbits(128), version=4).hex
+        run_dir = folder / run_id
+        for sub in subdirs:
+            (run_dir / sub).mkdir(parents=True, exist_ok=True)
+        for rel, data in files.items():
+            text = data.replace(template.encode(), run_id.encode())
+            if rel.name == "meta.yaml":
+                text = text.replace(b"run_name: run-0", f"run_name: run-{i}".encode())
+            (run_dir / rel).write_bytes(text)
+        logged[run_id] = {}
+        for k, key in enumerate(MANY_KEYS):
+            values = (rng.standard_normal(steps) * 10.0 ** (k - 3)).tolist()
+            order = range(steps - 1, -1, -1) if i % 7 == 3 else range(steps)
+            lines = [f"{1_793_613_600_000 + i * 1000 + s} {values[s]} {s}\n" for s in order]
+            path = run_dir / "metrics" / key
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("".join(lines))
+            logged[run_id][key] = values
+    return logged
+
+
+def test_summaries_of_many_runs_hold_no_history(mlflow_env: None, tmp_path: Path) -> None:
+    """Listing 1,000 runs for their summaries keeps far less than their histories in memory."""
+    import tracemalloc
+
+    from mlflow.tracking import MlflowClient
+
+    root = tmp_path / "mlruns"
+    logged = write_many_runs(root, MANY_RUNS, MANY_STEPS)
+    histories = MANY_RUNS * len(MANY_KEYS) * MANY_STEPS * 24  # step, value, time: 8 bytes each
+    source = MlflowFileSource(str(root))
+    source.max_kept_points = 50_000  # 1.2 MB, a twentieth of the histories
+    tracemalloc.start()
+    try:
+        runs = source.search(experiment="many")
+        summaries = {run.id: dict(run.summary) for run in runs}
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < histories / 3, (
+        f"peak {peak / 1e6:.1f} MB for {histories / 1e6:.1f} MB of histories"
+    )
+    assert len(runs) == MANY_RUNS and source.problems() == []
+    for run_id, keys in logged.items():
+        # The highest step is the last value logged, whatever order the lines are in.
+        assert summaries[run_id] == {key: values[-1] for key, values in keys.items()}, run_id
+    # mlflow reads the copied runs as it reads the one it wrote, to the same summaries.
+    client = MlflowClient(tracking_uri=f"file:{root}")
+    for run in (runs[0], runs[MANY_RUNS // 2], runs[-1]):
+        assert client.get_run(run.id).data.metrics == summaries[run.id]
+    # Series beyond what was kept are read again, exactly.
+    for run in (runs[0], runs[-1]):
+        for key in MANY_KEYS:
+            series = run.series(key)
+            assert series.values.tolist() == logged[run.id][key]
+            assert series.steps.tolist() == list(range(MANY_STEPS))
+
+
 # -- stores found in the wild ------------------------------------------------------------------
 
 
@@ -485,6 +585,56 @@ def test_parser_fast_path_agrees_with_python_floats() -> None:
     points, problems = parse("".join(lines).encode())
     assert problems == []
     assert [v for _, v, _ in points] == [float(line.split()[1]) for line in lines]
+
+
+def same_float(a: float, b: float) -> bool:
+    """Tells whether two floats are the same value: NaN is NaN, and -0.0 is not 0.0."""
+    if math.isnan(a) or math.isnan(b):
+        return math.isnan(a) and math.isnan(b)
+    return a == b and math.copysign(1.0, a) == math.copysign(1.0, b)
+
+
+# How MLflow writes values (str of a float, or of an int the user logged), and the spellings
+# Python's float() also takes.
+EDGE_TOKENS = [
+    "nan", "inf", "-inf", "1e-300", "-0.0", "0.0", "5", "-7", "1e+308", "5e-324",
+    "2.2250738585072014e-308", "1.7976931348623157e+308", "0.1", "-1.5e-05",
+    "123456789012345678", "0.30000000000000004", "9007199254740993", "1E+10",
+    "NaN", "Infinity", "-Infinity", "+2.5",
+]  # fmt: skip
+
+
+def test_parser_reads_edge_values_exactly_on_both_paths() -> None:
+    from labbook.sources.folders import ProblemLog
+    from labbook.sources.mlflow_files import _careful_columns, _fast_columns
+
+    data = "".join(f"{1000 + i} {token} {i}\n" for i, token in enumerate(EDGE_TOKENS)).encode()
+    fast = _fast_columns(data)
+    assert fast is not None  # every spelling here takes the fast path
+    careful = _careful_columns(data, ProblemLog([], "m", "test"))
+    for columns in (fast, careful):
+        values = columns[1].tolist()
+        for token, value in zip(EDGE_TOKENS, values, strict=True):
+            assert same_float(value, float(token)), (token, value)
+        assert columns[0].tolist() == [1000 + i for i in range(len(EDGE_TOKENS))]
+        assert columns[2].tolist() == list(range(len(EDGE_TOKENS)))
+
+
+def test_parser_reads_a_huge_file_exactly_and_reports_its_cut_off_end() -> None:
+    rng = np.random.default_rng(3)
+    count = 300_000
+    values = rng.standard_normal(count) * 10.0 ** rng.integers(-300, 300, count)
+    values[::1000] = rng.integers(-(10**6), 10**6, len(values[::1000]))  # ints, as floats
+    text = "".join(f"{1700000000000 + i} {v!r} {i}\n" for i, v in enumerate(values.tolist()))
+    points, problems = parse(text.encode())
+    assert problems == []
+    assert [v for _, v, _ in points] == values.tolist()
+    assert [s for _, _, s in points] == list(range(count))
+    # The same file cut off in the middle of its next line: every whole line still read.
+    points, problems = parse(text.encode() + b"1700000300000 0.12")
+    assert [v for _, v, _ in points] == values.tolist()
+    [problem] = problems
+    assert problem.line == count + 1 and "cut off" in str(problem)
 
 
 def test_latest_value_is_at_the_highest_step_then_latest_time() -> None:

@@ -422,18 +422,34 @@ def test_unknown_metric_gives_an_empty_series(
     assert len(run.series("no/such/metric")) == 0
 
 
-def test_load_series_reads_each_key_in_one_bulk_call(
+def test_read_many_reads_each_key_in_one_bulk_call(
     source: MlflowRestSource, active: dict[str, Logged]
 ) -> None:
     runs = source.list_runs()
     calls = count_calls(source)
-    source.load_series(runs)
+    source.read_many(runs)
     assert calls == [("GET", "metrics/get-history-bulk")] * len(KEYS)
     calls.clear()
     for run in runs:
         for key in active[run.id].points:
             assert_as_logged(run, active[run.id], key)
     assert calls == []
+
+
+def test_a_line_chart_reads_its_series_in_bulk(
+    source: MlflowRestSource, active: dict[str, Logged]
+) -> None:
+    from labbook.blocks.base import BlockContext
+    from labbook.blocks.line import LineBlock
+    from labbook.model import RunSet
+
+    runs = source.list_runs()  # listed, not searched: nothing to fall back on but the chart
+    calls = count_calls(source)
+    ctx = BlockContext(report_file="r.md", block_index=0, key_lines={}, fence_line=1)
+    rendered = LineBlock({"line": list(KEYS)}, ctx).render(RunSet(runs))
+    assert calls == [("GET", "metrics/get-history-bulk")] * len(KEYS)
+    drawn = {(t["meta"]["run_id"], t["meta"]["key"]) for t in rendered.figure["data"]}
+    assert drawn == {(rid, k) for rid, entry in active.items() for k in KEYS if k in entry.points}
 
 
 def test_a_key_asked_of_one_run_is_read_for_its_whole_search(
@@ -466,7 +482,7 @@ def test_runs_longer_than_a_bulk_answer_are_read_completely(
     monkeypatch.setattr(mlflow_rest, "HISTORY_BULK_MAX_POINTS", cap)
     runs = source.list_runs()
     calls = count_calls(source)
-    source.load_series(runs)
+    source.read_many(runs)
     logged_series = sum(len(entry.points) for entry in active.values())
     paged = calls.count(("GET", "metrics/get-history"))
     if cap < STEPS:  # every run fills an answer alone: get-history reads each
@@ -517,7 +533,7 @@ def test_a_server_taking_fewer_runs_a_call_is_read_in_smaller_calls(
     front = proxy(mlflow_server, serve, refuse)
     source = MlflowRestSource(front.location, name="tracking")
     runs = source.list_runs()
-    source.load_series(runs)
+    source.read_many(runs)
     paths = [path for _, path, _, _ in front.seen]
     assert not any(path.startswith("/api/2.0/mlflow/metrics/get-history?") for path in paths)
     bulk = [path for path in paths if path.startswith("/ajax-api/")]

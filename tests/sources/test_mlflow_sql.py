@@ -136,12 +136,12 @@ def test_prefix_resolves_and_unknown_ids_are_errors(mlflow_sqlite_store: LoggedS
         source.get("ffffffffffff")
 
 
-def test_read_all_series_matches_one_by_one(mlflow_sqlite_store: LoggedStore) -> None:
+def test_read_many_matches_one_by_one(mlflow_sqlite_store: LoggedStore) -> None:
     bulk_source = sqlite_source(mlflow_sqlite_store)
     runs = bulk_source.list_runs()
-    every = bulk_source.read_all_series(runs)
+    every = bulk_source.read_many(runs)
     other = sqlite_source(mlflow_sqlite_store)
-    some = other.read_all_series(other.list_runs(), ["val/acc", "nope"])
+    some = other.read_many(other.list_runs(), ["val/acc", "nope"])
     for run in runs:
         logged = mlflow_sqlite_store.runs[run.id]
         assert sorted(every[run.id]) == sorted(logged.metrics)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+import os
 import struct
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,10 +29,11 @@ from tensorboard.summary.writer.record_writer import RecordWriter
 from tensorboard.util import tensor_util
 
 from labbook.errors import RunDataError, SourceError
+from labbook.formats.tfrecord import _crc_many, crc32c
 from labbook.model import Run
 from labbook.sources import open_source
 from labbook.sources.tensorboard import TensorBoardSource, _param
-from labbook.sources.tfevents import _crc_many, crc32c, session_hparams
+from labbook.sources.tfevents import session_hparams
 
 # 2026-11-02T10:00:00Z
 T0 = 1793613600.0
@@ -562,6 +565,32 @@ def test_file_still_being_written_is_read_quietly(tmp_path: Path) -> None:
         src = source(logs)
         assert runs_by_id(src)["run"].series("loss").steps.tolist() == list(range(19))
         assert src.problems() == []
+
+
+def test_file_cut_mid_record_and_left_alone_is_reported_with_the_offset(tmp_path: Path) -> None:
+    logs = tmp_path / "logs"
+    path = write_steps(logs / "run", 20)  # tensorboardX's own writer
+    offsets = record_offsets(path)
+    data = path.read_bytes()
+    stale = time.time() - 11 * 60  # past the 10 minutes a writer may still be on it
+    for cut in (offsets[-1] + 5, offsets[-1] + 14, len(data) - 1):
+        path.write_bytes(data[:cut])
+        os.utime(path, (stale, stale))
+        src = source(logs)
+        assert runs_by_id(src)["run"].series("loss").steps.tolist() == list(range(19))
+        [problem] = src.problems()
+        assert isinstance(problem, RunDataError)
+        assert problem.file == "logs/run/" + path.name
+        assert f"inside the record at byte {offsets[-1]}" in problem.message
+        assert f"({cut - offsets[-1]} of its bytes written)" in problem.message
+        assert "the 20 records before it are read" in problem.message  # file_version + 19
+    # A shorter window counts a fresher file as left alone too; a whole file is never reported.
+    os.utime(path, None)
+    assert source(logs).problems() == []
+    assert len(TensorBoardSource("logs", base_dir=tmp_path, running_window=0).problems()) == 1
+    path.write_bytes(data)
+    os.utime(path, (stale, stale))
+    assert source(logs).problems() == []
 
 
 # -- the checksum ------------------------------------------------------------------------------

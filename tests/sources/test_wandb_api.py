@@ -380,7 +380,7 @@ def test_read_sampled_series_asks_the_server_for_a_sample() -> None:
     runs = [FakeWandbApiRun(id="big00001", name="big", rows=rows)]
     source, _ = make_source(runs)
     run = source.get("big00001")
-    [sample] = source.read_sampled_series([run], "acc", 100)
+    sample = source.read_sampled_series([run], "acc", 100)["big00001"]
     assert len(sample) == 100
     assert sample.steps[0] == 0 and sample.values[10] == sample.steps[10] / 1000
     assert source._api_runs["big00001"].calls == [("history", (100, ["acc", "_timestamp"], False))]
@@ -420,3 +420,30 @@ def test_without_wandb_the_hint_names_the_extra(monkeypatch: pytest.MonkeyPatch)
     with pytest.raises(MissingExtra) as info:
         source.list_runs()
     assert info.value.hint == "pip install 'labbook[wandb]'"
+
+
+def test_a_server_that_does_not_answer_is_tracker_unavailable_within_the_timeout(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import socket
+    import time
+
+    from labbook.errors import TrackerUnavailable
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("WANDB_BASE_URL", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("WANDB_API_KEY", "k" * 40)
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    source = open_source("wandb:team/vision", timeout=2)  # the real wandb.Api
+    started = time.monotonic()
+    with pytest.raises(TrackerUnavailable) as info:
+        source.list_runs()
+    assert time.monotonic() - started < 30
+    assert "wandb:team/vision" in str(info.value) and "k" * 40 not in str(info.value)
+
+
+def test_a_bad_timeout_option_is_a_source_error() -> None:
+    with pytest.raises(SourceError, match="timeout"):
+        open_source("wandb:team/vision", timeout="soon")

@@ -25,11 +25,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-from labbook.errors import MissingExtra, RunDataError, SourceError
+from labbook.errors import RunDataError, SourceError
+from labbook.formats.wandb_log import BLOCK_SIZE, LogReader
 from labbook.model import Run
 from labbook.sources import open_source
 from labbook.sources.wandb_common import offline_sdk_environment
-from labbook.sources.wandb_offline import BLOCK_SIZE, WandbOfflineSource
+from labbook.sources.wandb_offline import WandbOfflineSource
 from tests.skips import skip_or_fail
 
 try:
@@ -401,34 +402,110 @@ def test_crashed_run_is_read_to_its_last_whole_record(wandb_runs: WandbRuns) -> 
     # two leaves the summary one row ahead of the last whole history row, never more.
     assert run.summary["i"] in (index.values[-1], index.values[-1] + 1)
     assert run.end_time is not None and run.start_time is not None
-    assert source.problems() == []
+    # A kill mid-write leaves at most one cut record, named once the log is old.
+    assert all("cut at byte" in p.message for p in source.problems())
+    assert len(source.problems()) <= 1
     # Modified moments ago, with no exit record: it may still be running.
     fresh = WandbOfflineSource(str(wandb_runs.root))
     assert by_id(fresh, wandb_runs.crashed_id).status == "running"
+
+
+AN_HOUR_AGO = time.time() - 3600
+
+
+def record_offsets(log: Path) -> list[int]:
+    """Gives the byte offset of every whole record of a log, read by labbook's framing."""
+    return [offset for offset, _ in LogReader(log.read_bytes()).records()]
+
+
+def cut_copy(runs: WandbRuns, dest: Path, upto: int | None, *, old: bool) -> tuple[Path, list[int]]:
+    """Gives the log of a copy of the finished run cut to `upto` bytes (`data[:upto]`, so
+    negative counts from the end), unchanged for an hour when `old`; and the offsets of
+    the records of the whole log."""
+    log = copy_run(runs, runs.finished["id"], dest)
+    data = log.read_bytes()
+    offsets = record_offsets(log)
+    log.write_bytes(data[:upto])
+    if old:
+        os.utime(log, (AN_HOUR_AGO, AN_HOUR_AGO))
+    return log, offsets
+
+
+def assert_a_prefix_of_the_whole_run(runs: WandbRuns, part: Run) -> None:
+    """Checks that every series of `part` is the start of the same series of the whole run."""
+    whole = by_id(WandbOfflineSource(str(runs.root)), part.id)
+    for key in part.metric_keys():
+        series = part.series(key)
+        np.testing.assert_array_equal(series.steps, whole.series(key).steps[: len(series)])
+        np.testing.assert_array_equal(series.values, whole.series(key).values[: len(series)])
 
 
 @pytest.mark.parametrize("cut", [3, 7, 20, BLOCK_SIZE, BLOCK_SIZE + 3, 40_000, -1, -50])
 def test_truncated_log_reads_up_to_last_whole_record(
     wandb_runs: WandbRuns, tmp_path: Path, cut: int
 ) -> None:
-    run_id = wandb_runs.finished["id"]
-    log = copy_run(wandb_runs, run_id, tmp_path)
-    data = log.read_bytes()
-    log.write_bytes(data[:cut])
-    source = WandbOfflineSource(str(tmp_path), running_window=0)
-    run = by_id(source, run_id)
-    assert source.problems() == []
+    log, offsets = cut_copy(wandb_runs, tmp_path, cut, old=True)
+    source = WandbOfflineSource(str(tmp_path))
+    run = by_id(source, wandb_runs.finished["id"])
+    size = log.stat().st_size
+    problems = source.problems()
+    if size == 7 or size in offsets:  # right after the file header or a whole record
+        assert problems == []
+    # Elsewhere it is cut inside the last record that starts before the cut (unless the
+    # cut falls in a block's zero padding, after a whole record).
+    last = max([o for o in offsets if o < size], default=0)
+    assert [p.message for p in problems] in (
+        [],
+        [f"the log ends inside a record: cut at byte {last} of {size}; "
+         "read up to the last whole record"],
+    )  # fmt: skip
+    if cut in (3, 20, -1, -50):  # inside the header, the first record, the last two
+        assert len(problems) == 1
     assert run.status == "crashed"
-    full = WandbOfflineSource(str(wandb_runs.root))
-    whole = by_id(full, run_id)
-    for key in run.metric_keys():
-        part = run.series(key)
-        if not len(part):
-            continue
-        np.testing.assert_array_equal(part.steps, whole.series(key).steps[: len(part)])
-        np.testing.assert_array_equal(part.values, whole.series(key).values[: len(part)])
+    assert_a_prefix_of_the_whole_run(wandb_runs, run)
     if cut == -1:
-        assert len(run.series("train/loss")) == len(whole.series("train/loss"))
+        assert len(run.series("train/loss")) == len(wandb_runs.finished["history"])
+
+
+@pytest.mark.parametrize("record", [1, 5, 200, -1])  # -1: the exit record
+def test_a_log_cut_inside_a_record_is_named_once_it_is_old(
+    wandb_runs: WandbRuns, tmp_path: Path, record: int
+) -> None:
+    run_id = wandb_runs.finished["id"]
+    log, offsets = cut_copy(wandb_runs, tmp_path, None, old=False)
+    assert len(offsets) > 300
+    start = offsets[record]
+    log.write_bytes(log.read_bytes()[: start + 9])  # the fragment header and two bytes
+
+    # Just written: the record being written when the log was read. Not worth a word.
+    fresh = WandbOfflineSource(str(tmp_path), base_dir=tmp_path)
+    assert by_id(fresh, run_id).status == "running"
+    assert fresh.problems() == []
+
+    # Unchanged for an hour: the log was cut short there, and the warning says where.
+    os.utime(log, (AN_HOUR_AGO, AN_HOUR_AGO))
+    old = WandbOfflineSource(str(tmp_path), base_dir=tmp_path)
+    run = by_id(old, run_id)
+    [problem] = old.problems()
+    assert isinstance(problem, RunDataError)
+    assert problem.file == log.relative_to(tmp_path).as_posix()
+    assert f"cut at byte {start} of {start + 9}" in problem.message
+    assert problem.file in str(problem)
+    assert run.status == "crashed"
+    assert_a_prefix_of_the_whole_run(wandb_runs, run)
+
+
+def test_a_log_cut_at_a_record_boundary_is_no_problem(
+    wandb_runs: WandbRuns, tmp_path: Path
+) -> None:
+    log, offsets = cut_copy(wandb_runs, tmp_path, None, old=True)
+    log.write_bytes(log.read_bytes()[: offsets[200]])
+    os.utime(log, (AN_HOUR_AGO, AN_HOUR_AGO))
+    source = WandbOfflineSource(str(tmp_path))
+    run = by_id(source, wandb_runs.finished["id"])
+    assert run.status == "crashed"
+    assert source.problems() == []
+    assert 0 < len(run.series("train/loss")) < len(wandb_runs.finished["history"])
 
 
 def test_corrupt_checksum_is_reported_by_path(wandb_runs: WandbRuns, tmp_path: Path) -> None:
@@ -477,14 +554,145 @@ def test_the_log_is_read_once(wandb_runs: WandbRuns, tmp_path: Path) -> None:
     assert len(source.read_series(run, "val.acc")) == 32
 
 
-def test_without_wandb_the_hint_names_the_extra(
-    wandb_runs: WandbRuns, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setitem(sys.modules, "wandb.proto.wandb_internal_pb2", None)
-    source = WandbOfflineSource(str(wandb_runs.root))
-    with pytest.raises(MissingExtra) as info:
-        source.list_runs()
-    assert info.value.hint == "pip install 'labbook[wandb]'"
+# Runs as the source reads them, as JSON: what a run without wandb must equal.
+DUMP_SCRIPT = r"""
+import importlib.abc, json, math, sys
+
+class Blocker(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] == "wandb" or name.startswith("google.protobuf"):
+            raise ImportError(f"{name} is blocked: reading offline runs must not need it")
+        return None
+
+if sys.argv[1] == "block":
+    sys.meta_path.insert(0, Blocker())
+else:
+    import wandb.proto.wandb_internal_pb2  # noqa: F401 - the SDK's own classes, loaded
+from labbook.sources.wandb_offline import WandbOfflineSource
+
+def number(v):
+    return repr(v) if isinstance(v, float) and not math.isfinite(v) else v
+
+out = {}
+for root in sys.argv[2:]:
+    source = WandbOfflineSource(root, running_window=0)
+    for run in source.list_runs():
+        out[run.id] = {
+            "fields": [run.name, run.experiment, run.status, str(run.start_time),
+                       str(run.end_time), run.git_commit, sorted(run.artifacts)],
+            "params": run.params, "tags": run.tags,
+            "summary": {k: number(v) for k, v in run.summary.items()},
+            "series": {k: [run.series(k).steps.tolist(),
+                           [number(v) for v in run.series(k).values.tolist()],
+                           run.series(k).times.tolist()] for k in run.metric_keys()},
+        }
+    out[root] = [str(p) for p in source.problems()]
+leaked = sorted(m for m in sys.modules if m.split(".")[0] == "wandb" or m.startswith("google."))
+print(json.dumps({"runs": out, "leaked": leaked}))
+"""
+
+
+def dump_runs(roots: list[Path], *, block: bool) -> dict[str, Any]:
+    """Gives what DUMP_SCRIPT prints, run with wandb and protobuf blocked or imported."""
+    done = subprocess.run(
+        [sys.executable, "-c", DUMP_SCRIPT, "block" if block else "open", *map(str, roots)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    printed: dict[str, Any] = json.loads(done.stdout)
+    return printed
+
+
+def test_runs_are_read_the_same_without_wandb_installed(wandb_runs: WandbRuns) -> None:
+    example = Path(__file__).resolve().parents[2] / "wandb"
+    assert (example / "latest-run").exists(), "the example lab book's W&B run is missing"
+    roots = [wandb_runs.root, example]
+    printed = dump_runs(roots, block=True)
+    assert printed["leaked"] == []
+    with_wandb = dump_runs(roots, block=False)
+    assert with_wandb["leaked"] != []  # that side did import them
+    assert printed["runs"] == with_wandb["runs"]
+    finished = printed["runs"][wandb_runs.finished["id"]]
+    assert finished["params"]["optimizer.name"] == "adam"
+    logged = logged_points(wandb_runs.finished)["train/loss"]
+    assert finished["series"]["train/loss"][0] == [step for step, _ in logged]
+    assert finished["series"]["train/loss"][1][:3] == [value for _, value in logged[:3]]
+    assert finished["fields"][:3] == ["resnet-adam", "vision", "finished"]
+    assert printed["runs"]["r18wb001"]["fields"][1] is not None  # the example lab book's run
+
+
+def test_the_decoder_agrees_with_wandbs_own_classes(wandb_runs: WandbRuns) -> None:
+    """Every record of the SDK-written logs decodes to what wandb's protobuf classes read."""
+    from wandb.proto import wandb_internal_pb2 as pb
+
+    from labbook.formats import wandb_record as wr
+
+    def path(item: Any) -> tuple[str, ...]:
+        return (item.key,) if item.key else tuple(item.nested_key)
+
+    def seconds(message: Any, name: str) -> float | None:
+        if not message.HasField(name):
+            return None
+        stamp = getattr(message, name)
+        return float(stamp.seconds + stamp.nanos / 1e9)
+
+    def keyed(message: Any) -> tuple[list[Any], list[Any]]:
+        updates = [(path(i), i.value_json.encode()) for i in message.update]
+        return updates, [path(i) for i in message.remove]
+
+    logs = sorted(wandb_runs.wandb_dir.glob("*/*.wandb"))
+    assert len(logs) >= 2
+    kinds: set[str] = set()
+    for log in logs:
+        decoder = wr.RecordDecoder()
+        for _, payload in LogReader(log.read_bytes()).records():
+            record = pb.Record.FromString(payload)
+            kind = record.WhichOneof("record_type")
+            got = decoder.decode(payload)
+            kinds.add(kind)
+            if kind == "history":
+                assert isinstance(got, wr.History)
+                assert got.items == [
+                    (i.key or ".".join(i.nested_key), i.value_json.encode(), None)
+                    for i in record.history.item
+                ]
+                has_step = record.history.HasField("step")
+                assert got.step == (record.history.step.num if has_step else None)
+            elif kind in ("summary", "config"):
+                assert isinstance(got, wr.Summary if kind == "summary" else wr.Config)
+                assert (got.update, got.remove) == keyed(getattr(record, kind))
+            elif kind == "run":
+                run = record.run
+                assert isinstance(got, wr.RunInfo)
+                assert (got.run_id, got.project, got.display_name, got.notes) == (
+                    run.run_id,
+                    run.project,
+                    run.display_name,
+                    run.notes,
+                )
+                assert (got.run_group, got.job_type, got.host, got.tags) == (
+                    run.run_group,
+                    run.job_type,
+                    run.host,
+                    list(run.tags),
+                )
+                assert got.git_commit == run.git.commit
+                assert got.start_time == seconds(run, "start_time")
+                assert got.config is not None
+                assert (got.config.update, got.config.remove) == keyed(run.config)
+            elif kind == "exit":
+                assert isinstance(got, wr.RunExit)
+                assert (got.exit_code, got.runtime) == (record.exit.exit_code, record.exit.runtime)
+            elif kind == "environment":
+                env = record.environment
+                assert isinstance(got, wr.Environment)
+                assert (got.host, got.git_commit) == (env.host, env.git.commit)
+                assert got.started_at == seconds(env, "started_at")
+            else:
+                assert got is None, kind
+    assert {"history", "summary", "config", "run", "exit", "environment"} <= kinds
 
 
 # -- the framing, with records made here ----------------------------------------------------------
@@ -556,3 +764,25 @@ def test_typed_values_and_records_spanning_blocks(tmp_path: Path) -> None:
     assert read.series("b").values.tolist() == [0.0, 1.0, 0.0]
     assert read.series("val.acc.sub").steps.tolist() == [0, 1, 2]
     assert read.metric_keys() == ["b", "f", "n", "val.acc.sub"]
+
+
+def test_fields_in_any_order_and_bytes_that_are_no_record(tmp_path: Path) -> None:
+    from wandb.proto import wandb_internal_pb2 as pb
+
+    run = pb.Record()
+    run.run.run_id = "order001"
+    # A history item written value first, key after: valid protobuf no writer produces.
+    late_key = b"\x82\x01\x031.5" + b"\x0a\x01x"
+    history = b"\x12" + bytes([len(late_key) + 2]) + b"\x0a" + bytes([len(late_key)]) + late_key
+    not_a_record = b"\x12\x05\x0a\x09abc"  # an item longer than its record
+    folder = tmp_path / "offline-run-20260101_000000-order001"
+    folder.mkdir()
+    log = folder / "run-order001.wandb"
+    log.write_bytes(frame([run.SerializeToString(), history, not_a_record]))
+    source = WandbOfflineSource(str(folder), base_dir=tmp_path)
+    [read] = source.list_runs()
+    assert read.series("x").values.tolist() == [1.5]
+    [problem] = source.problems()
+    offset = 7 + 7 + len(run.SerializeToString()) + 7 + len(history)
+    assert f"record at byte {offset} is not a W&B record" in problem.message
+    assert problem.file == log.relative_to(tmp_path).as_posix()

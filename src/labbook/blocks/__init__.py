@@ -1,5 +1,6 @@
-"""One module per block kind; `BLOCK_KINDS` maps a block's first key to its class."""
+"""One module per block kind; `block_kinds` maps a block's first key to where its class is."""
 
-from .base import Block, BlockContext, RenderedBlock, block_kinds
+from .base import Block, BlockContext, RenderedBlock
+from .registry import block_kinds, load_block
 
-__all__ = ["Block", "BlockContext", "RenderedBlock", "block_kinds"]
+__all__ = ["Block", "BlockContext", "RenderedBlock", "block_kinds", "load_block"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
@@ -9,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
 
-from ..errors import LabbookError, ReportError
+from ..errors import LabbookError, ReportError, ReportErrors
 from ..escaping import escape_html
 from ..model import Run, RunSet
 
@@ -56,6 +57,23 @@ class RenderedBlock:
     warnings: list[LabbookError] = field(default_factory=list)
 
 
+def known_keys_hint(key: str, known: list[str], label: str, shown: int = 12) -> str:
+    """Gives a hint naming the keys that exist, closest to `key` first."""
+    if not known:
+        return f"no {label.split()[0]} at all: check the `runs` option"
+    near = difflib.get_close_matches(key.strip(), known, n=3, cutoff=0.5)
+    rest = [k for k in known if k not in near]
+    listed = [*near, *rest][:shown]
+    more = f" and {len(known) - shown} more" if len(known) > shown else ""
+    closest = f"did you mean {near[0]!r}? " if near else ""
+    return f"{closest}{label}: {', '.join(listed)}{more}"
+
+
+def _did_you_mean(key: str, valid: list[str]) -> str:
+    near = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
+    return f" (did you mean {near[0]!r}?)" if near else ""
+
+
 class Block(ABC):
     """A block kind. Subclasses set `kind` and `options`, validate in `__init__`, draw in `render`."""
 
@@ -63,13 +81,18 @@ class Block(ABC):
     options: ClassVar[frozenset[str]]  # every option the kind accepts, the first key included
 
     def __init__(self, spec: Mapping[str, Any], ctx: BlockContext) -> None:
-        unknown = [k for k in spec if k not in self.options]
+        unknown = [str(k) for k in spec if k not in self.options]
         if unknown:
-            raise ctx.error(
-                f"unknown option {unknown[0]!r} for a {self.kind} block",
-                unknown[0],
-                hint="valid options: " + ", ".join(sorted(self.options)),
-            )
+            valid = sorted(self.options)
+            errors = [
+                ctx.error(
+                    f"unknown option {key!r} for a {self.kind} block" + _did_you_mean(key, valid),
+                    key,
+                    hint="valid options: " + ", ".join(valid),
+                )
+                for key in unknown
+            ]
+            raise ReportErrors(errors)
         self.spec = dict(spec)
         self.ctx = ctx
         self.runs_spec: Any = spec.get("runs")
@@ -106,14 +129,6 @@ def expand_keys(patterns: list[str], runs: RunSet) -> list[str]:
         elif pattern not in out:
             out.append(pattern)
     return out
-
-
-def block_kinds() -> dict[str, type[Block]]:
-    """Gives kind name -> Block class for every block kind."""
-    from .line import LineBlock
-    from .table import TableBlock
-
-    return {cls.kind: cls for cls in (LineBlock, TableBlock)}
 
 
 # --- Helpers the block kinds share: option checks and the HTML around a block. ---

@@ -16,7 +16,7 @@ import numpy as np
 from ..charts import FloatArray, IntArray, color_for, downsample, group_mean, rgba, smooth_ema
 from ..errors import LabbookError
 from ..escaping import json_for_script, plotly_text
-from ..model import Run, RunSet, as_number, column_value, sort_key
+from ..model import Run, RunSet, as_number, column_value, load_series, sort_key
 from .base import (
     CHART_OPTIONS,
     Block,
@@ -25,6 +25,7 @@ from .base import (
     caption_html,
     display_value,
     expand_keys,
+    known_keys_hint,
     opt_bool,
     opt_choice,
     opt_int,
@@ -127,6 +128,8 @@ class LineBlock(Block):
                         hint="check the pattern against `labbook runs --keys`",
                     )
                 )
+        # Every series the chart draws, asked of each source in one call (bulk where it can).
+        load_series(runs, keys if self.x in X_MODES else [*keys, self.x])
         if self.group_by is None:
             traces, drawn = self._run_traces(runs, keys)
         else:
@@ -145,7 +148,7 @@ class LineBlock(Block):
                     self.ctx.error(
                         f"no run has any point of {key!r} (runs: {_names(runs)})",
                         "line",
-                        hint=self._missing_hint(),
+                        hint=self._missing_hint(key, runs),
                     )
                 )
         figure: dict[str, Any] = {"data": traces, "layout": self._layout(keys)}
@@ -477,14 +480,15 @@ class LineBlock(Block):
             "yaxis": yaxis,
         }
 
-    def _missing_hint(self) -> str:
-        if self.x in ("time", "relative"):
+    def _missing_hint(self, key: str, runs: RunSet) -> str:
+        logged = sorted({k for run in runs for k in run.metric_keys()})
+        if self.x in ("time", "relative") and key in logged:
             return (
                 f"`x: {self.x}` needs the wall-clock time of each point; check the key and the runs"
             )
-        if self.x != "step":
+        if self.x not in X_MODES and key in logged:
             return f"`x: {self.x}` needs {self.x!r} logged at the same steps; check both keys"
-        return "check the key's spelling against the runs' metrics, and the `runs` option"
+        return known_keys_hint(key, logged, "metrics these runs logged")
 
 
 # --- option checks ----------------------------------------------------------------------
@@ -499,6 +503,18 @@ def _x_option(spec: Mapping[str, Any], ctx: BlockContext) -> str:
             f"'x' must be step, time, relative or a metric key, not {value!r}",
             "x",
             hint="write e.g. `x: step` or `x: epoch`",
+        )
+    prefix, dot, rest = value.strip().partition(".")
+    if dot and prefix in ("params", "param", "tags", "tag", "attributes"):
+        kind = {"params": "param", "param": "param", "tags": "tag", "tag": "tag"}.get(
+            prefix, "run attribute"
+        )
+        raise ctx.error(
+            f"'x: {value.strip()}' is a {kind}: one value per run, not a series a line is "
+            "drawn along",
+            "x",
+            hint=f"x takes step, time, relative or a metric key; to compare runs by {rest!r}, "
+            f"draw one line per value with `group_by: {value.strip()}`",
         )
     return value.strip()
 

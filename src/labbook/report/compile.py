@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -12,14 +11,17 @@ from typing import Any
 
 import yaml
 
-from ..blocks.base import Block, BlockContext, block_kinds
-from ..errors import LabbookError, ReportError
+from ..blocks.base import Block, BlockContext
+from ..blocks.registry import block_kinds, load_block
+from ..errors import LabbookError, ReportError, ReportErrors, at_place
 from ..escaping import defuse_marked_sections, escape_html
+from ..git import FileHistory, GitHistory
 from ..model import Run, RunSet
+from ..progress import advance, timed
 from ..project import Project
 from .expressions import Expressions
 from .parse import BlockFence, ParsedReport, Prose, Verbatim, parse_report
-from .resolve import Resolver, resolve_run_sets
+from .resolve import Resolver, UnresolvedRunSet, resolve_run_sets
 
 # No backtracking: `^#\s+(.+?)\s*#*\s*$` took cubic time on a heading of many spaces.
 _H1 = re.compile(r"^#[ \t]+([^\n]*)$", re.M)
@@ -56,6 +58,7 @@ class CompiledPage:
     warnings: list[LabbookError] = field(default_factory=list)
     runs: RunSet = field(default_factory=RunSet)
     figures: list[dict[str, Any]] = field(default_factory=list)
+    history: FileHistory = field(default_factory=FileHistory)  # authors, created, last edit
 
     def as_document(self) -> str:
         """Gives the page with a front matter holding its title, for generators that read one."""
@@ -100,57 +103,10 @@ def _error_text(error: LabbookError) -> str:
     return text
 
 
-class GitHistory:
-    """Gives each file's authors and last commit time, from one `git log` per build.
-
-    One subprocess for the whole project rather than one per page; renames are not
-    followed (a renamed report's history starts at the rename).
-    """
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self._files: dict[str, tuple[list[str], str | None]] | None = None
-
-    def of(self, path: Path) -> tuple[list[str], str | None]:
-        """Gives a file's authors (first commit first) and last commit time, if git knows it."""
-        if self._files is None:
-            self._files = self._read()
-        try:
-            key = path.resolve().relative_to(self.root.resolve()).as_posix()
-        except ValueError:
-            key = path.as_posix()
-        return self._files.get(key, ([], None))
-
-    def _read(self) -> dict[str, tuple[list[str], str | None]]:
-        try:
-            out = subprocess.run(
-                ["git", "log", "--relative", "--format=%x00%an%x09%cI", "--name-only"],
-                cwd=self.root,
-                capture_output=True,
-                text=True,
-                timeout=60,
-                check=False,
-            ).stdout
-        except (OSError, subprocess.SubprocessError):
-            return {}
-        authors: dict[str, list[str]] = {}
-        last_edit: dict[str, str] = {}
-        for entry in out.split("\0")[1:]:
-            head, _, names = entry.partition("\n")
-            author, _, when = head.partition("\t")
-            for name in filter(None, names.splitlines()):
-                last_edit.setdefault(name, when)  # the log runs newest first
-                authors.setdefault(name, []).append(author)
-        return {
-            name: (list(dict.fromkeys(reversed(names))), last_edit[name])
-            for name, names in authors.items()
-        }
-
-
 def _header(
     parsed: ParsedReport,
     chunks: list[tuple[bool, str]],
-    options: CompileOptions,
+    history: FileHistory,
     read_at: datetime | None,
 ) -> tuple[str, str | None]:
     """Gives the page with its title and byline (authors, last edit, data read) and the title.
@@ -165,16 +121,14 @@ def _header(
         authors = [raw_authors]
     elif isinstance(raw_authors, list):
         authors = [str(a) for a in raw_authors]
-    last_edit = None
-    if options.history is not None:
-        git_authors, last_edit = options.history.of(options.source_path or parsed.path)
-        authors = authors or git_authors
+    authors = authors or list(history.authors)
+    last_edit = history.last_edited
     parts = []
     if authors:
         parts.append(f'<span class="labbook-authors">{escape_html(", ".join(authors))}</span>')
     if last_edit:
         parts.append(
-            f'<span class="labbook-edited">last edited {escape_html(last_edit[:10])}</span>'
+            f'<span class="labbook-edited">last edited {last_edit.date().isoformat()}</span>'
         )
     if read_at is not None:
         stamp = read_at.strftime("%Y-%m-%d %H:%M UTC")
@@ -199,9 +153,15 @@ def _header(
     return head + (byline + "\n\n" if byline else "") + "".join(c for _, c in chunks), title
 
 
-def _default_runs(run_sets: Mapping[str, RunSet]) -> RunSet:
+def _default_runs(run_sets: Mapping[str, RunSet], *, strict: bool = False) -> RunSet:
+    """Gives the union of the report's run sets; `strict` raises if any of them failed."""
     union = RunSet()
     for runs in run_sets.values():
+        if isinstance(runs, UnresolvedRunSet):
+            if strict:
+                # A chart of "every run" that silently lacks a failed set's runs would mislead.
+                raise runs.problem()
+            continue
         union = union + runs
     return union
 
@@ -241,14 +201,14 @@ def _build_block(
         fence_line=fence.line,
         max_points=options.max_points,
     )
-    block = kinds[kind](data, ctx)
-    if block.runs_spec is None:
-        runs = _default_runs(run_sets)
-    else:
-        try:
+    block = load_block(kind)(data, ctx)
+    try:
+        if block.runs_spec is None:
+            runs = _default_runs(run_sets, strict=True)
+        else:
             runs = resolver.runs(block.runs_spec, run_sets)
-        except LabbookError as exc:
-            raise exc.located(file=display, line=ctx.line_of("runs")) from exc
+    except LabbookError as exc:
+        raise at_place(exc, display, ctx.line_of("runs")) from exc
     return block, runs
 
 
@@ -308,10 +268,13 @@ def compile_report(
                 if rendered.figure is not None:
                     page.figures.append(rendered.figure)
                 html = rendered.html
+            except ReportErrors as exc:
+                page.errors.extend(exc.errors)
+                html = "".join(error_box(e) for e in exc.errors)
             except LabbookError as exc:
-                exc.located(file=display, line=segment.line)
-                page.errors.append(exc)
-                html = error_box(exc)
+                located = at_place(exc, display, segment.line)
+                page.errors.append(located)
+                html = error_box(located)
             except Exception as exc:  # a bug must cost one block, not the whole build
                 error = ReportError(
                     f"this block could not be drawn ({type(exc).__name__}: {exc})",
@@ -325,7 +288,9 @@ def compile_report(
             out.append((False, "\n" + html + "\n\n"))
 
     read_at = datetime.now(UTC).replace(microsecond=0) if len(used) else None
-    page.markdown, page.title = _header(parsed, out, options, read_at)
+    if options.history is not None:
+        page.history = options.history.of(options.source_path or path)
+    page.markdown, page.title = _header(parsed, out, page.history, read_at)
     page.meta = {k: v for k, v in parsed.front_matter.items() if k not in ("runs",)}
     page.runs = used
     return page
@@ -334,9 +299,15 @@ def compile_report(
 class ProjectCompiler:
     """Compiles a project's reports against its sources, sharing one resolver per build."""
 
-    def __init__(self, project: Project) -> None:
+    def __init__(self, project: Project, resolver: Resolver | None = None) -> None:
         self.project = project
-        self.resolver = Resolver(project.sources, project.default_source)
+        # Live preview hands in the resolver of the previous build, so what did not change
+        # is not read again.
+        self.resolver = resolver or Resolver(
+            project.sources, project.default_source, failed=project.failed_sources
+        )
+        self.resolver.open_all()
+        self._reports: int | None = None
         self.options = CompileOptions(
             max_points=project.settings.max_points, history=GitHistory(project.root)
         )
@@ -361,27 +332,38 @@ class ProjectCompiler:
     def compile_file(self, path: Path, text: str | None = None) -> CompiledPage:
         """Gives one report compiled; `text` overrides the file's content."""
         display = self.display_path(path)
-        try:
-            if text is None:
-                text = read_report(path, display)
-            options = CompileOptions(
-                max_points=self.options.max_points,
-                history=self.options.history,
-                display_path=display,
-                source_path=path,
-            )
-            return compile_report(path, text, self.resolver, options)
-        except LabbookError as exc:
-            return failed_page(path, exc)
-        except Exception as exc:  # a bug must cost one report, not the whole build or check
-            return failed_page(
-                path,
-                ReportError(
-                    f"this report could not be compiled ({type(exc).__name__}: {exc})",
-                    file=display,
-                    hint="please report this as a labbook bug",
-                ),
-            )
+        with timed("report", display):
+            try:
+                if text is None:
+                    text = read_report(path, display)
+                page = self._compile(path, text, display)
+            except LabbookError as exc:
+                page = failed_page(path, exc)
+            except Exception as exc:  # a bug must cost one report, not the whole build or check
+                page = failed_page(
+                    path,
+                    ReportError(
+                        f"this report could not be compiled ({type(exc).__name__}: {exc})",
+                        file=display,
+                        hint="please report this as a labbook bug",
+                    ),
+                )
+        advance("compiling reports", total=self._report_count())
+        return page
+
+    def _report_count(self) -> int:
+        if self._reports is None:
+            self._reports = len(self.project.reports())
+        return self._reports
+
+    def _compile(self, path: Path, text: str, display: str) -> CompiledPage:
+        options = CompileOptions(
+            max_points=self.options.max_points,
+            history=self.options.history,
+            display_path=display,
+            source_path=path,
+        )
+        return compile_report(path, text, self.resolver, options)
 
 
 def failed_page(path: Path, error: LabbookError) -> CompiledPage:

@@ -15,7 +15,7 @@ import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
-from ..errors import LabbookError, ReportError
+from ..errors import LabbookError, ReportError, at_place
 from ..escaping import (
     CODE_UNSAFE,
     MarkdownSafe,
@@ -220,7 +220,7 @@ class Expressions:
                 line=first_line + (exc.lineno or 1) - 1,
             ) from exc
         except LabbookError as exc:
-            raise exc.located(file=self.path, line=_error_line(exc, first_line)) from exc
+            raise at_place(exc, self.path, _error_line(exc, first_line)) from exc
         except jinja2.UndefinedError as exc:
             raise ReportError(
                 f"expression error: {exc.message}",

@@ -79,6 +79,33 @@ def _key_lines(node: yaml.Node, first_line: int, prefix: str = "") -> dict[str, 
     return out
 
 
+def yaml_error(exc: Exception, text: str, first_line: int, path: Path) -> ReportError:
+    """Gives a YAML syntax error as a ReportError at the line where the mistake starts.
+
+    PyYAML marks where it noticed the problem; for an unclosed quote or bracket that is
+    the end of the text (the closing fence), while the mistake is where the quote or
+    bracket opened, which PyYAML keeps as the error's context.
+    """
+    problem_mark = getattr(exc, "problem_mark", None)
+    context_mark = getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    context = getattr(exc, "context", None)
+    mark = problem_mark
+    at_end = problem_mark is not None and problem_mark.index >= len(text.rstrip())
+    opened = (context or "").startswith(("while parsing a flow", "while scanning a quoted"))
+    if context_mark is not None and (
+        mark is None or at_end or opened or "end of stream" in problem
+    ):
+        mark = context_mark
+    line = first_line + mark.line if mark is not None else first_line
+    message = (
+        f"bad YAML: {context}: {problem}"
+        if context and mark is context_mark
+        else (f"bad YAML: {problem}")
+    )
+    return ReportError(message, file=path, line=line)
+
+
 def load_yaml_with_lines(text: str, first_line: int, path: Path) -> tuple[Any, dict[str, int]]:
     """Gives YAML data and its keys' file lines; a syntax error is a ReportError at its line."""
     try:
@@ -90,10 +117,7 @@ def load_yaml_with_lines(text: str, first_line: int, path: Path) -> tuple[Any, d
         finally:
             loader.dispose()
     except (yaml.YAMLError, ValueError) as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = first_line + mark.line if mark is not None else first_line
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ReportError(f"bad YAML: {problem}", file=path, line=line) from exc
+        raise yaml_error(exc, text, first_line, path) from exc
     lines = _key_lines(node, first_line) if node is not None else {}
     return data, lines
 

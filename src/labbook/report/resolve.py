@@ -2,25 +2,91 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from ..errors import LabbookError, ReportError, RunNotFound, SourceError
+from ..errors import (
+    LabbookError,
+    ReportError,
+    RunNotFound,
+    SourceError,
+    TrackerUnavailable,
+    at_place,
+)
 from ..model import Run, RunSet
+from ..progress import advance, timed
 from ..sources.base import Source, find_run
 
+_T = TypeVar("_T")
+
 QUERY_KEYS = frozenset({"source", "experiment", "filter", "order_by", "limit"})
+
+
+class UnresolvedRunSet(RunSet):
+    """A named run set whose query or references failed: using it raises why.
+
+    An empty set would draw empty charts and print blanks; this one makes every block and
+    expression that uses it an error box naming the set and its cause.
+    """
+
+    def __init__(self, name: str, error: LabbookError) -> None:
+        super().__init__(name=name)
+        self.error = error
+
+    def problem(self) -> LabbookError:
+        """Gives the error a use of this set raises, following from the set's own."""
+        cause = self.error.root
+        where = f" (front matter, line {self.error.line})" if self.error.line else ""
+        return ReportError(
+            f"run set {self.name!r} could not be resolved{where}: {cause.message}",
+            hint=cause.hint,
+        ).because(self.error)
+
+    def __iter__(self) -> Iterator[Run]:
+        raise self.problem()
+
+    def __len__(self) -> int:
+        raise self.problem()
+
+    def __bool__(self) -> bool:
+        raise self.problem()
+
+    def values(self, key: str) -> list[Any]:
+        raise self.problem()
+
+    def best(self, key: str, mode: str = "max") -> Run | None:
+        raise self.problem()
+
+    def mean(self, key: str) -> float | None:
+        raise self.problem()
+
+    def std(self, key: str) -> float | None:
+        raise self.problem()
+
+    @property
+    def ids(self) -> list[str]:
+        raise self.problem()
 
 
 class Resolver:
     """Resolves references against a project's sources; one per report build."""
 
-    def __init__(self, sources: Mapping[str, Source], default_source: str | None = None):
+    def __init__(
+        self,
+        sources: Mapping[str, Source],
+        default_source: str | None = None,
+        failed: Mapping[str, LabbookError] | None = None,
+    ):
         self.sources = dict(sources)
         self.default_source = default_source or next(iter(self.sources), None)
+        # Sources that would not open, or whose tracker did not answer in time: every
+        # later use in this build fails at once with the same problem.
+        self.unusable: dict[str, LabbookError] = dict(failed or {})
         self._all: dict[str, list[Run]] = {}
         self.problems: list[SourceError] = []
+        self._probes: dict[str, threading.Thread] = {}
         # One Run object per run for the whole build, so a series read for one block or
         # report is not read again for the next; and each query or reference asked once.
         self._canonical: dict[str, Run] = {}
@@ -30,16 +96,104 @@ class Resolver:
     def _keep(self, run: Run) -> Run:
         return self._canonical.setdefault(run.ref, run)
 
+    # -- sources that may not answer ---------------------------------------------------------
+
+    def open_all(self) -> None:
+        """Starts asking every source whether its tracker answers, all at once.
+
+        Each probe is bounded by its source's deadline; a first use of a source waits
+        for its own probe only, so two dead trackers cost one deadline together, and a
+        dead tracker no report uses costs nothing but a warning.
+        """
+        for name, source in self.sources.items():
+            if name in self._probes or name in self.unusable:
+                continue
+            thread = threading.Thread(
+                target=self._probe, args=(name, source), name=f"labbook-probe-{name}", daemon=True
+            )
+            self._probes[name] = thread
+            thread.start()
+
+    def _probe(self, name: str, source: Source) -> None:
+        try:
+            source.check_available()
+        except TrackerUnavailable as exc:
+            self._mark_unusable(name, exc)
+        except LabbookError:
+            pass  # other problems (credentials, bad data) show where the source is used
+
+    def _mark_unusable(self, name: str, exc: LabbookError) -> None:
+        if name not in self.unusable:
+            self.unusable[name] = exc
+            if isinstance(exc, SourceError):
+                self.problems.append(exc)
+
+    def _unusable_error(self, name: str) -> LabbookError:
+        cause = self.unusable[name]
+        kind = TrackerUnavailable if isinstance(cause, TrackerUnavailable) else SourceError
+        return kind(
+            f"source {name!r}{f' ({cause.source})' if cause.source else ''} could not be read: "
+            f"{cause.message}",
+            source=cause.source,
+            hint=cause.hint,
+        ).because(cause)
+
+    def source(self, name: str) -> Source:
+        """Gives a usable source by name; one that failed this build raises its problem at once."""
+        probe = self._probes.get(name)
+        if probe is not None:
+            probe.join()
+        if name in self.unusable:
+            raise self._unusable_error(name)
+        return self.sources[name]
+
+    def ask(self, name: str, call: Callable[[Source], _T]) -> _T:
+        """Gives call(source); a tracker that does not answer is not asked again this build."""
+        source = self.source(name)
+        try:
+            with timed("source", name):
+                result = call(source)
+            advance(f"runs from {name}", n=len(result) if isinstance(result, list | RunSet) else 1)
+            return result
+        except TrackerUnavailable as exc:
+            self._mark_unusable(name, exc)
+            raise self._unusable_error(name) from exc
+
+    def replace_source(self, name: str, source: Source) -> None:
+        """Puts a re-opened source in place, forgetting what was read from the old one.
+
+        Live preview keeps one resolver across rebuilds and replaces only the sources whose
+        data changed, so an edit to one store re-reads that store and nothing else.
+        """
+        old = self.sources.get(name)
+        self.sources[name] = source
+        self.unusable.pop(name, None)
+        self._probes.pop(name, None)
+        self._all.pop(name, None)
+        self._queries = {k: v for k, v in self._queries.items() if k[0] != name}
+        prefix = f"{name}:"
+        self._canonical = {k: v for k, v in self._canonical.items() if not k.startswith(prefix)}
+        # A bare reference may name a run of any source: found again from the caches.
+        self._refs = {k: v for k, v in self._refs.items() if ":" in k and not k.startswith(prefix)}
+        if old is not None:
+            self.problems = [p for p in self.problems if p.source != old.uri]
+
     def _runs_of(self, name: str) -> list[Run]:
         if name not in self._all:
             try:
-                self._all[name] = self.sources[name].list_runs()
-            except SourceError as exc:
+                self._all[name] = self.ask(name, lambda source: source.list_runs())
+            except LabbookError as exc:
                 # One unreachable source must not break references into the others;
                 # the build lists it among the source problems.
-                self.problems.append(exc)
+                if isinstance(exc.root, SourceError) and exc.root not in self.problems:
+                    self.problems.append(exc.root)
                 self._all[name] = []
         return self._all[name]
+
+    @property
+    def configured(self) -> list[str]:
+        """Gives every configured source name, usable or not, in mkdocs.yml's order."""
+        return list(dict.fromkeys([*self.sources, *self.unusable]))
 
     def run(self, ref: str) -> Run:
         """Gives the one run a reference names: `SOURCE:ID`, an ID, a unique prefix or a name."""
@@ -50,14 +204,24 @@ class Resolver:
 
     def _find(self, ref: str) -> Run:
         source_name, sep, rest = ref.partition(":")
-        if sep and source_name in self.sources:
-            return self.sources[source_name].get(rest)
-        if not self.sources:
+        if sep and (source_name in self.sources or source_name in self.unusable):
+            return self.ask(source_name, lambda source: source.get(rest))
+        if not self.sources and not self.unusable:
             raise RunNotFound(
                 f"no run {ref!r}: no sources are configured",
                 hint="add sources under the labbook plugin in mkdocs.yml",
             )
-        return find_run(ref, [r for name in self.sources for r in self._runs_of(name)])
+        runs = [r for name in self.sources for r in self._runs_of(name)]
+        try:
+            return find_run(ref, runs)
+        except RunNotFound as exc:
+            unread = [name for name in self.configured if name in self.unusable]
+            if not unread:
+                raise
+            # The run may well be in the source that could not be read: say so, and let the
+            # CLI print this under that source's problem.
+            exc.hint = f"source {unread[0]!r} could not be read this build, so the run may be there"
+            raise exc.because(self.unusable[unread[0]]) from None
 
     def query(self, spec: Mapping[str, Any]) -> RunSet:
         """Gives the runs an inline query mapping selects."""
@@ -69,10 +233,15 @@ class Resolver:
         source_name = spec.get("source") or self.default_source
         if source_name is None:
             raise ReportError("the query names no source and no sources are configured")
-        if not isinstance(source_name, str) or source_name not in self.sources:
+        if not isinstance(source_name, str):
+            raise ReportError(
+                f"'source' must be one source name, not {source_name!r}",
+                hint="configured sources: " + (", ".join(self.configured) or "none"),
+            )
+        if source_name not in self.sources and source_name not in self.unusable:
             raise ReportError(
                 f"unknown source {source_name!r}",
-                hint="configured sources: " + (", ".join(self.sources) or "none"),
+                hint="configured sources: " + (", ".join(self.configured) or "none"),
             )
         order_by = spec.get("order_by")
         if isinstance(order_by, str):
@@ -91,11 +260,11 @@ class Resolver:
         experiment = None if raw_experiment is None else str(raw_experiment)
         key = (source_name, experiment, query_filter, tuple(order_by or ()), limit)
         if key not in self._queries:
-            found = self.sources[source_name].search(
-                experiment=experiment,
-                filter=query_filter,
-                order_by=order_by,
-                limit=limit,
+            found = self.ask(
+                source_name,
+                lambda source: source.search(
+                    experiment=experiment, filter=query_filter, order_by=order_by, limit=limit
+                ),
             )
             self._queries[key] = RunSet(self._keep(run) for run in found)
         return self._queries[key]
@@ -109,7 +278,10 @@ class Resolver:
         if isinstance(spec, str):
             result = RunSet()
             for part in (p.strip() for p in spec.split(" + ")):
-                result = result + (named[part] if part in named else RunSet([self.run(part)]))
+                found = named.get(part)
+                if isinstance(found, UnresolvedRunSet):
+                    raise found.problem()
+                result = result + (found if found is not None else RunSet([self.run(part)]))
             return result
         raise ReportError(
             "'runs' must be a run set name, a list of run references, `a + b`, or a query mapping"
@@ -138,6 +310,7 @@ def resolve_run_sets(
         try:
             sets[str(name)] = RunSet(resolver.runs(set_spec, sets), name=str(name))
         except LabbookError as exc:
-            errors.append(exc.located(file=path, line=line))
-            sets[str(name)] = RunSet(name=str(name))
+            located = at_place(exc, path, line)
+            errors.append(located)
+            sets[str(name)] = UnresolvedRunSet(str(name), located)
     return sets, errors

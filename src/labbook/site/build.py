@@ -8,6 +8,7 @@ from pathlib import Path
 from ..errors import ConfigError, LabbookError, ReportError
 from ..project import Project
 from ..report.compile import CompiledPage
+from .zensical import build_with_zensical
 
 ENGINES = ("mkdocs", "zensical")
 
@@ -51,6 +52,7 @@ def build_with_mkdocs(project: Project, site_dir: Path, *, strict: bool = False)
             file=project.config_file,
             hint="add `- labbook:` with its sources under `plugins:`",
         )
+    plugin.cli_driven = True
     try:
         build(config)
     except MkDocsException as exc:
@@ -85,7 +87,6 @@ def build_site(
     if engine == "mkdocs":
         return build_with_mkdocs(project, target, strict=strict)
     if engine == "zensical":
-        from .zensical import build_with_zensical
-
-        return build_with_zensical(project, target, strict=strict)
+        pages, source_errors = build_with_zensical(project, target, strict=strict)
+        return BuildResult.from_pages(pages, source_errors, target)
     raise ConfigError(f"unknown engine {engine!r}", hint="use one of: " + ", ".join(ENGINES))

@@ -6,8 +6,6 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from mkdocs.config import config_options as c
-from mkdocs.config.base import Config
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin
@@ -15,18 +13,13 @@ from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 
 from ..errors import LabbookError
-from ..project import DEFAULT_MAX_POINTS, LabbookSettings, Project
+from ..problems import group_problems
+from ..project import LabbookConfig, LabbookSettings, Project, validate_options
 from ..report.compile import CompiledPage, ProjectCompiler
+from . import live
 from .assets import overrides_dir, scripts, site_assets, stylesheets
 
 log = logging.getLogger("mkdocs.plugins.labbook")
-
-
-class LabbookConfig(Config):  # type: ignore[no-untyped-call]
-    sources = c.Type(dict, default={})
-    notebook = c.Type(bool, default=False)
-    max_points = c.Type(int, default=DEFAULT_MAX_POINTS)
-    enabled = c.Type(bool, default=True)
 
 
 def configure_theme(config: MkDocsConfig) -> None:
@@ -56,13 +49,28 @@ class LabbookPlugin(BasePlugin[LabbookConfig]):  # type: ignore[no-untyped-call]
         self.errors: list[LabbookError] = []
         self.warnings: list[LabbookError] = []
         self.current_page: str | None = None  # the page MkDocs is reading or rendering
+        # The labbook CLI prints the problems itself (grouped) and sets its own exit code;
+        # under plain `mkdocs build` the plugin logs them and fails the build on errors.
+        self.cli_driven = False
 
-    def _settings(self, config_file: Path) -> LabbookSettings:
-        # The same validation as the CLI's, so `mkdocs build` rejects what `labbook` does.
+    def on_startup(self, *, command: str, dirty: bool) -> None:
+        # Called once per `mkdocs serve`, on the first build's plugin only; rebuilds get
+        # fresh plugins, so what they need to know lives in `live`.
+        live.serving = command == "serve"
+
+    def load_config(
+        self, options: dict[str, Any], config_file_path: str | None = None
+    ) -> tuple[list[tuple[str, Exception]], list[tuple[str, str]]]:
+        # The CLI's validation (the same LabbookConfig), so `mkdocs build` refuses what
+        # `labbook build` does, an unknown option included.
+        errors, warnings = super().load_config(options, config_file_path)
         try:
-            return LabbookSettings.from_mapping(dict(self.config), config_file)
+            validate_options(options, Path(config_file_path or "mkdocs.yml"))
         except LabbookError as exc:
-            raise PluginError(str(exc)) from exc
+            if not errors:
+                errors = [("labbook", PluginError(str(exc)))]
+        return errors, warnings
+
 
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig | None:
         if not self.config.enabled:
@@ -71,18 +79,17 @@ class LabbookPlugin(BasePlugin[LabbookConfig]):  # type: ignore[no-untyped-call]
         return config
 
     def on_pre_build(self, *, config: MkDocsConfig) -> None:
-        # A fresh project each build, so `mkdocs serve` re-reads runs on every rebuild.
-        project = Project.from_settings(
-            Path(config.config_file_path),
-            self._settings(Path(config.config_file_path)),
-            Path(config.docs_dir),
-        )
-        self.compiler = ProjectCompiler(project)
+        config_file = Path(config.config_file_path)
+        settings = LabbookSettings.from_config(self.config)
+        if live.serving:
+            # Live preview re-reads only the sources whose data changed.
+            self.compiler = live.compiler_for(config_file, settings, Path(config.docs_dir))
+        else:
+            project = Project.from_settings(config_file, settings, Path(config.docs_dir))
+            self.compiler = ProjectCompiler(project)
         self.pages = {}
         self.errors = []
         self.warnings = []
-        for error in self.compiler.source_errors:
-            self._report(error, warning=True)
 
     def on_files(self, files: Files, *, config: MkDocsConfig) -> Files:
         if not self.config.enabled:
@@ -115,10 +122,8 @@ class LabbookPlugin(BasePlugin[LabbookConfig]):  # type: ignore[no-untyped-call]
         # the runs), and errors must give the line numbers of the file the author edits.
         compiled = self.compiler.compile_file(Path(page.file.abs_src_path))
         self.pages[page.file.src_uri] = compiled
-        for error in compiled.errors:
-            self._report(error)
-        for warning in compiled.warnings:
-            self._report(warning, warning=True)
+        self.errors.extend(compiled.errors)
+        self.warnings.extend(compiled.warnings)
         if compiled.title and not page.meta.get("title"):
             page.meta["title"] = compiled.title
         return compiled.markdown
@@ -126,20 +131,22 @@ class LabbookPlugin(BasePlugin[LabbookConfig]):  # type: ignore[no-untyped-call]
     def on_post_build(self, *, config: MkDocsConfig) -> None:
         if self.compiler is None:
             return
-        reported = {str(e) for e in self.warnings}
-        for error in self.compiler.resolver.problems:
-            if str(error) not in reported:
-                self._report(error, warning=True)
+        # Source problems last: a tracker that did not answer is only known once reports
+        # have asked it. Each problem is logged once, with the places it broke.
+        self.warnings.extend(self.compiler.source_errors)
+        if self.cli_driven:
+            return
+        problems = group_problems(self.errors, self.warnings)
+        for problem in problems:
+            (log.error if problem.is_error else log.warning)("%s", "\n".join(problem.lines()))
+        failed = sum(p.is_error for p in problems)
+        if failed and not live.serving:
+            # MkDocs' own rule: an error aborts the build (the pages are written already).
+            raise PluginError(f"labbook: {failed} error(s) in reports; see above")
 
     def on_serve(self, server: Any, *, config: MkDocsConfig, builder: Any) -> Any:
         # Rebuild when run data changes, not only when a report does.
         if self.compiler is not None:
-            for source in self.compiler.project.sources.values():
-                path = getattr(source, "root", None)
-                if isinstance(path, Path) and path.exists():
-                    server.watch(str(path))
+            live.watch(server, self.compiler.project.sources)
         return server
 
-    def _report(self, error: LabbookError, warning: bool = False) -> None:
-        (self.warnings if warning else self.errors).append(error)
-        log.warning("%s", error)

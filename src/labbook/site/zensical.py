@@ -18,7 +18,6 @@ from ..errors import ConfigError, LabbookError
 from ..project import Project
 from ..report.compile import CompiledPage, ProjectCompiler
 from .assets import scripts, site_assets, stylesheets
-from .build import BuildResult
 
 _STR = "tag:yaml.org,2002:str"
 _MAP = "tag:yaml.org,2002:map"
@@ -191,8 +190,13 @@ def stage(project: Project, stage_dir: Path) -> tuple[list[CompiledPage], list[L
     return pages, compiler.source_errors
 
 
-def build_with_zensical(project: Project, site_dir: Path, *, strict: bool = False) -> BuildResult:
-    """Gives the result of building the project with Zensical into site_dir."""
+def build_with_zensical(
+    project: Project, site_dir: Path, *, strict: bool = False
+) -> tuple[list[CompiledPage], list[LabbookError]]:
+    """Gives the compiled pages and the source errors of building the project with Zensical.
+
+    `site.build` turns them into its BuildResult: this module does not import it back.
+    """
     stage_dir = project.root / ".labbook" / "zensical"
     pages, source_errors = stage(project, stage_dir)
     command = [
@@ -221,4 +225,4 @@ def build_with_zensical(project: Project, site_dir: Path, *, strict: bool = Fals
     if site_dir.exists():
         shutil.rmtree(site_dir)
     shutil.copytree(built, site_dir)
-    return BuildResult.from_pages(pages, source_errors, site_dir)
+    return pages, source_errors

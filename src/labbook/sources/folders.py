@@ -12,6 +12,9 @@ from .base import Source
 
 # Per file, the problems listed one by one before the rest are counted in one note.
 MAX_PROBLEMS_PER_FILE = 20
+# Seconds a run file may go unchanged and still count as being written (W&B offline's rule
+# for running against crashed): after that, a file cut mid-record is reported.
+RUNNING_WINDOW = 600.0
 
 
 class ProblemLog:
@@ -88,6 +91,10 @@ class FolderSource(Source):
                 hint="known experiments: " + (", ".join(known) or "none"),
             )
         return chosen
+
+    def watched_paths(self) -> list[Path]:
+        """Gives the root folder: the runs are the files below it."""
+        return [self.root]
 
     def problems(self) -> list[SourceError]:
         """Gives what could not be read, each naming its path (or the missing root)."""

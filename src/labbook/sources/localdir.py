@@ -104,7 +104,14 @@ class LocalDirSource(FolderSource):
         table = self._table(run)
         return sorted(table.keys) if table is not None else []
 
-    # -- extras for blocks that show files ----------------------------------------------
+    @classmethod
+    def detect(cls, path: Path) -> bool:
+        """Tells whether a bare path is a folder of local-format runs (run.json or metrics.jsonl)."""
+        return path.is_dir() and (
+            any(path.glob(f"*/{RUN_FILE}")) or any(path.glob(f"*/{JSONL_FILE}"))
+        )
+
+    # -- files ------------------------------------------------------------------------------
 
     def run_dir(self, run: Run) -> Path | None:
         """Gives the folder a run was read from, or None if it is not one of this source's."""

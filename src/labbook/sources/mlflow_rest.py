@@ -11,7 +11,7 @@ tracking server needs neither mlflow nor requests installed. What goes over the 
   order_by keys (metrics, start/end time) are sent too, so a `limit` can stop paging early.
 - `runs/get` for a full ID; `attributes.run_id LIKE 'prefix%'` for a prefix.
 - `metrics/get-history-bulk` (under `/ajax-api/`, the endpoint MLflow's own UI reads
-  charts with) for every point of one metric of up to 100 runs a call. `load_series` uses
+  charts with) for every point of one metric of up to 100 runs a call. `read_many` uses
   it, and so does `read_series`: the first time a key is asked of a run from a search,
   that key is read for every run of the same search at once. A call stops at 25,000
   points, so when one comes back full only the runs before the last one in it are kept
@@ -20,9 +20,10 @@ tracking server needs neither mlflow nor requests installed. What goes over the 
   is read with `metrics/get-history`, paged.
 - `metrics/get-history-bulk-interval` for a chart's sampled series, 100 runs a call.
 
-Requests run in parallel (8 at a time by default). A 5xx answer or a connection error
-is retried with exponential backoff until the request's deadline (`timeout`, 30 s by
-default); then a SourceError names the URI and says the server did not answer.
+Requests go through `labbook.formats.http` (retries with backoff inside each request's
+deadline, `timeout`, 30 s by default, then `TrackerUnavailable` naming the URI), 8 in
+flight at a time by default; this module tells it how MLflow names its credentials and
+errors.
 
 Credentials come from the environment on every request, as MLflow reads them:
 `MLFLOW_TRACKING_TOKEN` (Bearer) or `MLFLOW_TRACKING_USERNAME`/`MLFLOW_TRACKING_PASSWORD`
@@ -33,31 +34,26 @@ They are never stored on the source, in runs or in error messages.
 from __future__ import annotations
 
 import base64
-import http.client
 import json
 import os
 import re
-import socket
 import ssl
 import threading
-import time
-import urllib.error
 import urllib.parse
-import urllib.request
 import weakref
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Mapping, Sequence
 from itertools import pairwise
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import ClassVar
 
 import numpy as np
 
-from ..errors import QueryError, RunNotFound, SourceError, TrackerUnavailable
-from ..model import Run, RunSet, Scalar, Series
-from ..query import And, Expr, OrderKey, apply_query, matches, parse_filter, parse_order_by
+from ..errors import RunNotFound, SourceError
+from ..formats.http import HttpStatusError, Json, JsonClient, NotJson, excerpt
+from ..model import Run, Scalar, Series
+from ..query import And, Expr, OrderKey, matches
 from ..query import to_mlflow_filter as _to_mlflow_filter
-from .base import MIN_PREFIX, Source
+from .base import MIN_PREFIX, Query, Source, check_sample_request, sample_series
 from .mlflow_common import ExperimentInfo, mlflow_run, select_experiments
 
 API_PREFIX = "/api/2.0/mlflow/"
@@ -79,14 +75,6 @@ BULK_FILL = 0.95
 NO_ENDPOINT_STATUSES = frozenset({404, 405, 501})
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_WORKERS = 8
-USER_AGENT = "labbook (mlflow REST)"
-
-# Backoff between attempts: 0.2 s, 0.4 s, 0.8 s, ... never more than 2 s, so a server
-# that comes back is noticed quickly while the deadline bounds the whole wait.
-BACKOFF_FIRST = 0.2
-BACKOFF_CAP = 2.0
-# 500 is retried too: a SQLite-backed server answers "database is locked" with it.
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 TOKEN_ENV = "MLFLOW_TRACKING_TOKEN"
 USERNAME_ENV = "MLFLOW_TRACKING_USERNAME"
@@ -99,97 +87,24 @@ INVALID = "INVALID_PARAMETER_VALUE"
 
 _SAFE_PREFIX = re.compile(r"[0-9A-Za-z-]+")
 
-Json = dict[str, Any]
-_T = TypeVar("_T")
-_R = TypeVar("_R")
 
-
-class NotMlflowJson(SourceError):
+class NotMlflowJson(NotJson):
     """The server answered 200 with something that is not MLflow's JSON (e.g. a web page)."""
 
 
-class MlflowServerError(SourceError):
+class MlflowServerError(HttpStatusError):
     """The server answered a request with an error (4xx other than 401/403, or 5xx to the end)."""
 
-    def __init__(
-        self, message: str, *, status: int, code: str | None, source: str, hint: str | None = None
-    ) -> None:
-        super().__init__(message, source=source, hint=hint)
-        self.status = status
-        self.code = code
+
+# -- the client: the HTTP transport, told how MLflow names its credentials and errors --------
 
 
-# -- credentials ---------------------------------------------------------------------------
+class _MlflowClient(JsonClient):
+    """Calls one MLflow server's REST API, credentialed as MLflow's own client is."""
 
-
-def _authorization() -> str | None:
-    """Gives the Authorization header value the environment asks for, or None."""
-    token = os.environ.get(TOKEN_ENV)
-    if token:
-        return f"Bearer {token}"
-    user, password = os.environ.get(USERNAME_ENV), os.environ.get(PASSWORD_ENV)
-    if user and password:
-        pair = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
-        return f"Basic {pair}"
-    return None
-
-
-def _secrets() -> list[str]:
-    """Gives the credential strings that must never appear in a message."""
-    values = [os.environ.get(name) for name in (TOKEN_ENV, PASSWORD_ENV)]
-    auth = _authorization()
-    if auth:
-        values.append(auth.partition(" ")[2])
-    return [v for v in values if v]
-
-
-def _scrub(text: str) -> str:
-    """Gives the text with any credential from the environment masked."""
-    for secret in _secrets():
-        text = text.replace(secret, "***")
-    return text
-
-
-def _credentials_hint() -> str:
-    """Gives what to set, and what is set (names only), for an authentication failure."""
-    if os.environ.get(TOKEN_ENV):
-        present = f"{TOKEN_ENV} is set but was refused"
-    elif os.environ.get(USERNAME_ENV) and os.environ.get(PASSWORD_ENV):
-        present = f"{USERNAME_ENV}/{PASSWORD_ENV} are set but were refused"
-    else:
-        present = "no credentials are set"
-    return (
-        f"Set {TOKEN_ENV}, or {USERNAME_ENV} and {PASSWORD_ENV}, in the environment "
-        f"labbook runs in ({present})"
-    )
-
-
-def _truthy(value: str | None) -> bool:
-    return (value or "").strip().lower() in ("1", "true", "yes", "on")
-
-
-def _ssl_context() -> ssl.SSLContext:
-    """Gives the TLS context MLflow's own client would use under the same environment."""
-    context = ssl.create_default_context(cafile=os.environ.get(SERVER_CERT_ENV) or None)
-    if _truthy(os.environ.get(INSECURE_TLS_ENV)):
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    return context
-
-
-# -- transport -----------------------------------------------------------------------------
-
-
-class _RestClient:
-    """Calls one MLflow server: JSON in and out, retries, deadlines, a bounded thread pool."""
-
-    def __init__(self, base_url: str, uri: str, *, timeout: float, workers: int) -> None:
-        self.base_url = base_url
-        self.uri = uri
-        self.timeout = timeout
-        self.workers = workers
-        # Built once: loading the CA bundle per request would cost more than the request.
-        self._tls = _ssl_context() if base_url.startswith("https:") else None
+    service: ClassVar[str] = "the MLflow server"
+    user_agent: ClassVar[str] = "labbook (mlflow REST)"
+    status_error_class: ClassVar[type[HttpStatusError]] = MlflowServerError
 
     def get(
         self,
@@ -199,118 +114,86 @@ class _RestClient:
         prefix: str = API_PREFIX,
     ) -> Json:
         """Gives the decoded answer to a GET of `endpoint` (under `prefix`) with query parameters."""
-        query = urllib.parse.urlencode(params, doseq=True)
-        return self._call("GET", endpoint, f"{self.base_url}{prefix}{endpoint}?{query}", None)
+        return self.get_json(f"{prefix}{endpoint}", params, endpoint)
 
     def post(self, endpoint: str, body: Json) -> Json:
         """Gives the decoded answer to a POST of a JSON body to `endpoint`."""
-        data = json.dumps(body).encode("utf-8")
-        return self._call("POST", endpoint, f"{self.base_url}{API_PREFIX}{endpoint}", data)
+        return self.post_json(f"{API_PREFIX}{endpoint}", body, endpoint)
 
-    def parallel(self, function: Callable[[_T], _R], items: Sequence[_T]) -> list[_R]:
-        """Gives function(item) for every item, at most `workers` requests at a time, in order."""
-        if len(items) <= 1:
-            return [function(item) for item in items]
-        pool = ThreadPoolExecutor(
-            max_workers=min(self.workers, len(items)), thread_name_prefix="labbook-mlflow"
+    def authorization(self) -> str | None:
+        """Gives the Authorization header the environment asks for, as MLflow reads it."""
+        token = os.environ.get(TOKEN_ENV)
+        if token:
+            return f"Bearer {token}"
+        user, password = os.environ.get(USERNAME_ENV), os.environ.get(PASSWORD_ENV)
+        if user and password:
+            pair = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+            return f"Basic {pair}"
+        return None
+
+    def secrets(self) -> list[str]:
+        """Gives the token, the password and the Basic pair: never shown in a message."""
+        values = [os.environ.get(name) for name in (TOKEN_ENV, PASSWORD_ENV)]
+        auth = self.authorization()
+        if auth:
+            values.append(auth.partition(" ")[2])
+        return [v for v in values if v]
+
+    def credentials_hint(self, status: int) -> str:
+        """Gives what to set, and what is set (names only), for an authentication failure."""
+        if os.environ.get(TOKEN_ENV):
+            present = f"{TOKEN_ENV} is set but was refused"
+        elif os.environ.get(USERNAME_ENV) and os.environ.get(PASSWORD_ENV):
+            present = f"{USERNAME_ENV}/{PASSWORD_ENV} are set but were refused"
+        else:
+            present = "no credentials are set"
+        hint = (
+            f"Set {TOKEN_ENV}, or {USERNAME_ENV} and {PASSWORD_ENV}, in the environment "
+            f"labbook runs in ({present})"
         )
-        try:
-            futures = [pool.submit(function, item) for item in items]
-            return [future.result() for future in futures]
-        finally:
-            # On the first error, drop what has not started instead of waiting for it.
-            pool.shutdown(wait=False, cancel_futures=True)
+        if status == 403:
+            hint += "; or the user lacks READ permission on the experiment"
+        return hint
 
-    def _call(self, method: str, endpoint: str, url: str, data: bytes | None) -> Json:
-        """Gives the decoded answer, retrying 5xx and connection errors until the deadline."""
-        deadline = time.monotonic() + self.timeout
-        delay = BACKOFF_FIRST
-        attempts = 0
-        problem = "no attempt made"
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise self._no_answer(problem, attempts)
-            attempts += 1
-            request = urllib.request.Request(url, data=data, method=method)
-            request.add_header("Accept", "application/json")
-            request.add_header("User-Agent", USER_AGENT)
-            if data is not None:
-                request.add_header("Content-Type", "application/json")
-            auth = _authorization()
-            if auth:
-                # Unredirected: a redirect to another host must not carry the credentials.
-                request.add_unredirected_header("Authorization", auth)
-            try:
-                with urllib.request.urlopen(
-                    request, timeout=remaining, context=self._tls
-                ) as response:
-                    payload = response.read()
-                return self._decode(payload, endpoint)
-            except urllib.error.HTTPError as err:
-                body = _read_error_body(err)
-                if err.code in (401, 403):
-                    hint = _credentials_hint()
-                    if err.code == 403:
-                        hint += "; or the user lacks READ permission on the experiment"
-                    raise SourceError(
-                        f"authentication failed (HTTP {err.code} on {endpoint})",
-                        source=self.uri,
-                        hint=hint,
-                    ) from None
-                code, message = _error_fields(body)
-                if err.code not in RETRY_STATUSES:
-                    raise self._server_error(endpoint, err.code, code, message) from None
-                problem = f"HTTP {err.code}" + (f": {message}" if message else "")
-            except (urllib.error.URLError, http.client.HTTPException, OSError) as err:
-                reason = err.reason if isinstance(err, urllib.error.URLError) else err
-                if isinstance(reason, socket.gaierror):
-                    # A misspelt host will not resolve on the next attempt either.
-                    raise SourceError(
-                        f"cannot resolve the server's host ({_describe(reason)})",
-                        source=self.uri,
-                        hint="Check the host name in the URI",
-                    ) from None
-                if isinstance(reason, ssl.SSLCertVerificationError):
-                    raise SourceError(
-                        f"the server's TLS certificate was not accepted ({reason.verify_message})",
-                        source=self.uri,
-                        hint=f"Point {SERVER_CERT_ENV} at its CA bundle, or set "
-                        f"{INSECURE_TLS_ENV}=true to skip verification",
-                    ) from None
-                problem = _describe(reason)
-            pause = min(delay, deadline - time.monotonic())
-            if pause > 0:
-                time.sleep(pause)
-            delay = min(delay * 2, BACKOFF_CAP)
+    def tls_context(self) -> ssl.SSLContext:
+        """Gives the TLS context MLflow's own client would use under the same environment."""
+        context = ssl.create_default_context(cafile=os.environ.get(SERVER_CERT_ENV) or None)
+        if _truthy(os.environ.get(INSECURE_TLS_ENV)):
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        return context
 
-    def _decode(self, payload: bytes, endpoint: str) -> Json:
+    def tls_hint(self) -> str:
+        return (
+            f"Point {SERVER_CERT_ENV} at its CA bundle, or set "
+            f"{INSECURE_TLS_ENV}=true to skip verification"
+        )
+
+    def error_fields(self, body: bytes) -> tuple[str | None, str]:
+        """Gives MLflow's (error_code, message) from an error body, or (None, its short text)."""
         try:
-            decoded = json.loads(payload) if payload.strip() else {}
+            decoded = json.loads(body)
         except ValueError:
             decoded = None
-        if not isinstance(decoded, dict):
-            raise NotMlflowJson(
-                f"the answer to {endpoint} is not MLflow's JSON",
-                source=self.uri,
-                hint="Check that the URI points at an MLflow tracking server "
-                "(the address `mlflow server` prints)",
+        if isinstance(decoded, dict) and ("error_code" in decoded or "message" in decoded):
+            return (
+                str(decoded["error_code"]) if decoded.get("error_code") else None,
+                str(decoded.get("message") or ""),
             )
-        return decoded
+        # Not MLflow's JSON (a proxy's or framework's page): keep a short, tag-free excerpt.
+        return None, excerpt(body)
 
-    def _no_answer(self, problem: str, attempts: int) -> TrackerUnavailable:
-        tries = "1 attempt" if attempts == 1 else f"{attempts} attempts"
-        return TrackerUnavailable(
-            f"the MLflow server did not answer within {self.timeout:g} s "
-            f"({_scrub(problem)}; {tries})",
+    def not_json(self, endpoint: str) -> NotMlflowJson:
+        return NotMlflowJson(
+            f"the answer to {endpoint} is not MLflow's JSON",
             source=self.uri,
-            hint="Check that the server is running and that the URI's host and port are right",
+            hint="Check that the URI points at an MLflow tracking server "
+            "(the address `mlflow server` prints)",
         )
 
-    def _server_error(
+    def status_error(
         self, endpoint: str, status: int, code: str | None, message: str
-    ) -> MlflowServerError:
-        detail = ": ".join(part for part in (code, _scrub(message)) if part)
+    ) -> HttpStatusError:
         if status == 404 and code is None:
             return MlflowServerError(
                 f"the server has no {endpoint} endpoint (HTTP 404)",
@@ -320,49 +203,16 @@ class _RestClient:
                 hint="Check that the URI points at an MLflow tracking server; "
                 "an older MLflow may lack this endpoint",
             )
-        return MlflowServerError(
-            f"the MLflow server refused {endpoint} (HTTP {status}"
-            + (f", {detail})" if detail else ")"),
-            status=status,
-            code=code,
-            source=self.uri,
-        )
+        return super().status_error(endpoint, status, code, message)
 
 
-def _read_error_body(err: urllib.error.HTTPError) -> bytes:
-    try:
-        return err.read()
-    except (OSError, http.client.HTTPException):
-        return b""
-    finally:
-        err.close()
+def _positive(value: object) -> bool:
+    """Tells whether an option is a positive number (a boolean is not one)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
 
 
-def _error_fields(body: bytes) -> tuple[str | None, str]:
-    """Gives MLflow's (error_code, message) from an error body, or (None, its short text)."""
-    try:
-        decoded = json.loads(body)
-    except ValueError:
-        decoded = None
-    if isinstance(decoded, dict) and ("error_code" in decoded or "message" in decoded):
-        return (
-            str(decoded["error_code"]) if decoded.get("error_code") else None,
-            str(decoded.get("message") or ""),
-        )
-    # Not MLflow's JSON (a proxy's or framework's page): keep a short, tag-free excerpt.
-    text = re.sub(r"<[^>]*>", " ", body.decode("utf-8", "replace"))
-    return None, " ".join(text.split())[:200]
-
-
-def _describe(reason: object) -> str:
-    """Gives a short human description of why a connection failed."""
-    if isinstance(reason, ConnectionRefusedError):
-        return "connection refused"
-    if isinstance(reason, TimeoutError):
-        return "timed out"
-    if isinstance(reason, OSError) and reason.strerror:
-        return reason.strerror.lower()
-    return str(reason) or type(reason).__name__
+def _truthy(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("1", "true", "yes", "on")
 
 
 # -- mapping -------------------------------------------------------------------------------
@@ -401,18 +251,6 @@ def _series(key: str, points: Iterable[Json]) -> Series:
     )
     order = np.lexsort((millis, steps))  # stable: steps, then timestamps, then server order
     return Series(key, steps[order], values[order], millis[order] / 1000.0)
-
-
-def _even_sample(series: Series, max_points: int) -> Series:
-    """Gives at most `max_points` evenly spaced points, first and last kept (last alone for 1)."""
-    n = len(series)
-    if n <= max_points:
-        return series
-    if max_points == 1:
-        keep = np.asarray([n - 1])
-    else:
-        keep = np.unique(np.round(np.linspace(0, n - 1, max_points)).astype(np.int64))
-    return Series(series.key, series.steps[keep], series.values[keep], series.times[keep])
 
 
 # -- queries the server can take -----------------------------------------------------------
@@ -486,6 +324,7 @@ class MlflowRestSource(Source):
     """Runs on an MLflow tracking server, read through its REST API."""
 
     scheme: ClassVar[str] = "mlflow+http"
+    remote: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -514,11 +353,16 @@ class MlflowRestSource(Source):
                 source=self.uri,
                 hint=f"Write it as {self.scheme}://HOST:PORT, e.g. {self.scheme}://127.0.0.1:5000",
             )
-        if timeout <= 0 or page_size < 1 or workers < 1:
-            raise ValueError("timeout, page_size and workers must be positive")
+        if not (_positive(timeout) and _positive(page_size) and _positive(workers)):
+            raise SourceError(
+                f"timeout ({timeout}), page_size ({page_size}) and workers ({workers}) "
+                "must be positive",
+                source=self.uri,
+                hint="fix this source's options in mkdocs.yml",
+            )
         self.base_url = f"{web_scheme}://{parts.netloc}{parts.path}".rstrip("/")
         self.page_size = page_size
-        self._client = _RestClient(self.base_url, self.uri, timeout=timeout, workers=workers)
+        self._client = _MlflowClient(self.base_url, self.uri, timeout=timeout, workers=workers)
         # Experiment ID -> name, filled as experiments are met, so each is looked up once.
         self._experiment_names: dict[str, str] = {}
         # What an `experiment:` value (name or ID) resolved to.
@@ -531,6 +375,10 @@ class MlflowRestSource(Source):
     @property
     def timeout(self) -> float:
         return self._client.timeout
+
+    def check_available(self) -> None:
+        """Raises TrackerUnavailable unless the server answers one small request in time."""
+        self._client.post("experiments/search", {"max_results": 1, "view_type": "ACTIVE_ONLY"})
 
     # -- experiments -----------------------------------------------------------------------
 
@@ -686,48 +534,42 @@ class MlflowRestSource(Source):
         """Gives every active run (of one experiment, by name or ID, when given)."""
         return self._search_runs(self._experiment_ids(experiment), None, [])
 
-    def search(
-        self,
-        experiment: str | None = None,
-        filter: str | None = None,
-        order_by: Sequence[str] | None = None,
-        limit: int | None = None,
-    ) -> RunSet:
-        """Gives the runs matching an MLflow-style filter, ordered and limited.
+    def select_runs(self, query: Query) -> list[Run]:
+        """Gives the runs the server selects for what it can evaluate exactly of the query.
 
-        What the server can evaluate exactly is sent to it; labbook then applies the whole
-        query to what comes back, so the answer is the one `apply_query` gives over all runs.
+        The filter (or the conjuncts of it) `query.to_mlflow_filter` can write and numeric
+        order_by keys go to the server; `search` then applies the whole query to what
+        comes back, so the answer is the one labbook's own evaluation gives over all runs.
         """
-        # Parse first, so a bad query fails before any request.
-        expr = parse_filter(filter) if filter is not None and filter.strip() else None
-        keys = parse_order_by(order_by) if order_by else []
-        if limit is not None and limit < 0:
-            raise QueryError(f"limit must be 0 or more, not {limit}")
-        experiment_ids = self._experiment_ids(experiment)
-        if limit == 0:
-            return RunSet()
-        server_filter, _ = _server_filter(expr)
-        server_order = _server_order(keys) if keys else []
+        experiment_ids = self._experiment_ids(query.experiment)
+        if query.limit == 0:
+            return []
+        server_filter, _ = _server_filter(query.expr)
+        server_order = _server_order(query.keys) if query.keys else []
         # The server's order is the final one when there is no order_by (labbook keeps the
         # source's order) or when order_by went to the server; then a limit stops paging.
-        enough = limit if server_order is not None else None
+        enough = query.limit if server_order is not None else None
         try:
             runs = self._search_runs(
-                experiment_ids, server_filter, server_order or [], enough=enough, expr=expr
+                experiment_ids, server_filter, server_order or [], enough=enough, expr=query.expr
             )
         except MlflowServerError as err:
             if err.status != 400 or not (server_filter or server_order):
                 raise
             # A server older or stricter than labbook expects: evaluate everything here.
             runs = self._search_runs(
-                experiment_ids, None, [], enough=None if keys else limit, expr=expr
+                experiment_ids,
+                None,
+                [],
+                enough=None if query.keys else query.limit,
+                expr=query.expr,
             )
-        found = apply_query(runs, filter, order_by, limit)
-        if len(found) > 1:
-            siblings = _Siblings(found)
-            for run in found:
+        if len(runs) > 1:
+            # The runs the query drops are let go of at once (the siblings hold weak refs).
+            siblings = _Siblings(runs)
+            for run in runs:
                 self._siblings[run] = siblings
-        return RunSet(found)
+        return runs
 
     def get(self, ref: str) -> Run:
         """Gives the run with this ID, or the one active run whose ID starts with this prefix."""
@@ -777,11 +619,13 @@ class MlflowRestSource(Source):
                 return series
         return _series(key, self._history(run.id, key))
 
-    def load_series(self, runs: Iterable[Run], keys: Sequence[str] | None = None) -> None:
-        """Reads every history of the runs (all their metric keys, or `keys`) in bulk.
+    def read_many(
+        self, runs: Sequence[Run], keys: Sequence[str] | None = None
+    ) -> dict[str, dict[str, Series]]:
+        """Gives run ID -> key -> every point, for the runs (all their keys when `keys` is None).
 
-        Each series is kept on its run (`Run.set_series`), so `run.series(key)` answers
-        without a request afterwards.
+        Read in bulk: get-history-bulk calls, 100 runs a call, several in flight. Each series
+        is kept on its run (`Run.set_series`), so `run.series(key)` answers without a request.
         """
         wanted = [(run, run.metric_keys() if keys is None else list(keys)) for run in runs]
         ids: dict[str, dict[str, None]] = {}  # key -> run IDs, each once, in order
@@ -789,9 +633,13 @@ class MlflowRestSource(Source):
             for key in run_keys:
                 ids.setdefault(key, {})[run.id] = None
         points = self._read_points([(key, list(run_ids)) for key, run_ids in ids.items()])
+        out: dict[str, dict[str, Series]] = {}
         for run, run_keys in wanted:
+            found = out.setdefault(run.id, {})
             for key in run_keys:
-                run.set_series(_series(key, points[key, run.id]))
+                found[key] = _series(key, points[key, run.id])
+                run.set_series(found[key])
+        return out
 
     def _read_histories(self, runs: Sequence[Run], key: str) -> dict[str, Series]:
         """Gives run ID -> every point of `key`, for several runs at once."""
@@ -908,20 +756,21 @@ class MlflowRestSource(Source):
         start_step: int | None = None,
         end_step: int | None = None,
     ) -> dict[str, Series]:
-        """Gives run ID -> at most `max_points` points of `key`, evenly sampled by the server.
+        """Gives run ID -> at most `max_points` points of `key`, sampled by the server.
 
-        The first and last point of each run are kept. Runs that never logged `key` get an
-        empty series. The sample is for drawing; `Run.series` still gives every point.
+        get-history-bulk-interval, 100 runs a call; the first and last point of each run are
+        kept. Above the server's 2,500-point cap, and on servers older than MLflow 2.11, the
+        base class samples full histories instead. The sample is for drawing; `Run.series`
+        still gives every point.
         """
-        if max_points < 1:
-            raise ValueError(f"max_points must be at least 1, not {max_points}")
-        if (start_step is None) != (end_step is None):
-            raise ValueError("give both start_step and end_step, or neither")
+        check_sample_request(max_points, start_step, end_step)
         ids = list(dict.fromkeys(run.id for run in runs))
         if not ids:
             return {}
         if max_points > BULK_MAX_POINTS:
-            return self._sample_full_histories(runs, key, max_points, start_step, end_step)
+            return super().read_sampled_series(
+                runs, key, max_points, start_step=start_step, end_step=end_step
+            )
         batches = [ids[i : i + BULK_MAX_RUNS] for i in range(0, len(ids), BULK_MAX_RUNS)]
 
         def fetch(batch: list[str]) -> list[Json]:
@@ -938,32 +787,16 @@ class MlflowRestSource(Source):
             if err.status != 404 or err.code is not None:
                 raise
             # An MLflow older than 2.11 has no bulk-interval endpoint.
-            return self._sample_full_histories(runs, key, max_points, start_step, end_step)
+            return super().read_sampled_series(
+                runs, key, max_points, start_step=start_step, end_step=end_step
+            )
         by_run: dict[str, list[Json]] = {run_id: [] for run_id in ids}
         for points in answers:
             for point in points:
                 by_run.setdefault(str(point.get("run_id")), []).append(point)
         # File-store servers add every run's first and last step to the sample, which can
-        # exceed max_points; trim evenly so the promise holds on any server.
-        return {run_id: _even_sample(_series(key, by_run[run_id]), max_points) for run_id in ids}
-
-    def _sample_full_histories(
-        self,
-        runs: Sequence[Run],
-        key: str,
-        max_points: int,
-        start_step: int | None,
-        end_step: int | None,
-    ) -> dict[str, Series]:
-        unique = list({run.id: run for run in runs}.values())
-        full = self._client.parallel(lambda run: run.series(key), unique)
-        out: dict[str, Series] = {}
-        for run, series in zip(unique, full, strict=True):
-            if start_step is not None and end_step is not None:
-                mask = (series.steps >= start_step) & (series.steps <= end_step)
-                series = Series(key, series.steps[mask], series.values[mask], series.times[mask])
-            out[run.id] = _even_sample(series, max_points)
-        return out
+        # exceed max_points; trim, keeping the shape, so the promise holds on any server.
+        return {run_id: sample_series(_series(key, by_run[run_id]), max_points) for run_id in ids}
 
 
 class MlflowHttpsSource(MlflowRestSource):

@@ -19,8 +19,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..errors import SourceError
-from ..model import Run, RunSet, Scalar, Series
-from .base import Source
+from ..model import Run, Scalar, Series
+from .base import Query, Source
 from .mlflow_common import (
     ExperimentInfo,
     list_artifact_files,
@@ -120,44 +120,14 @@ class MlflowSqlSource(Source):
             return [exc]
         return []
 
-    def search(
-        self,
-        experiment: str | None = None,
-        filter: str | None = None,
-        order_by: Sequence[str] | None = None,
-        limit: int | None = None,
-    ) -> RunSet:
-        """Gives the runs matching an MLflow-style filter, ordered and limited.
-
-        The experiment is chosen in SQL; so is the limit when there is no filter or
-        order to apply first. The filter itself is evaluated by labbook's query module.
-        """
-        from ..query import apply_query
-
-        if limit is not None and not (filter and filter.strip()) and not order_by:
-            apply_query([], None, None, limit)  # the same check of `limit` as any search
-            chosen = self._choose(experiment)
-            return RunSet(self._load(chosen, limit=limit))
-        return super().search(experiment, filter, order_by, limit)
+    def select_runs(self, query: Query) -> list[Run]:
+        """Gives the runs the query may match: the experiment is chosen in SQL, and so is the
+        limit when there is no filter or order to apply first."""
+        if query.limit is not None and query.expr is None and not query.keys:
+            return self._load(self._choose(query.experiment), limit=query.limit)
+        return self.list_runs(query.experiment)
 
     # -- extras ----------------------------------------------------------------------------
-
-    def read_all_series(
-        self, runs: Sequence[Run], keys: Sequence[str] | None = None
-    ) -> dict[str, dict[str, Series]]:
-        """Gives run ID -> key -> series for the runs (every key they logged when `keys` is None).
-
-        One indexed query per run and key: measured faster than one query per run split by
-        key in Python. Each series is also kept on its Run.
-        """
-        out: dict[str, dict[str, Series]] = {}
-        for run in runs:
-            wanted = self.list_metric_keys(run) if keys is None else keys
-            found = {key: self.read_series(run, key) for key in wanted}
-            for series in found.values():
-                run.set_series(series)
-            out[run.id] = found
-        return out
 
     def artifact_path(self, run: Run, artifact: str) -> Path | None:
         """Gives the file behind one of `run.artifacts`, or None if there is no such file."""
@@ -165,6 +135,21 @@ class MlflowSqlSource(Source):
         if base is None or artifact not in run.artifacts:
             return None
         return base / artifact
+
+    def watched_paths(self) -> list[Path]:
+        """Gives the database file: every write MLflow makes lands in it."""
+        return [self.path]
+
+    @classmethod
+    def detect(cls, path: Path) -> bool:
+        """Tells whether a bare path is an SQLite database file (MLflow's `sqlite:///` store)."""
+        if not path.is_file():
+            return False
+        try:
+            with path.open("rb") as handle:
+                return handle.read(16) == b"SQLite format 3\x00"
+        except OSError:
+            return False
 
     def close(self) -> None:
         """Closes the database connection (it opens again when needed)."""

@@ -38,8 +38,10 @@ What is a run, and what it holds:
 
 Event files are read by `labbook.sources.tfevents`, a direct reader (no TensorFlow, no
 `tensorboard` package needed) that checks every record's CRCs. A damaged record is reported by
-path and byte offset, and the records before it are kept; a file that ends inside a record
-(one still being written) is read up to its last whole record without a report.
+path and byte offset, and the records before it are kept. A file that ends inside a record is
+read up to its last whole record: quietly while it may still be being written, and reported
+by path and the byte offset of the cut once it has not changed for `running_window` seconds
+(10 minutes, the rule W&B offline uses for running against crashed).
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
@@ -55,12 +58,12 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..errors import SourceError
+from ..formats.protowire import DecodeError
 from ..model import FloatArray, IntArray, Run, Scalar, Series
-from .folders import FolderSource, ProblemLog
+from .folders import RUNNING_WINDOW, FolderSource, ProblemLog
 from .tfevents import (
     EXPERIMENT_TAG,
     SCALARS_PLUGIN,
-    DecodeError,
     EventFileData,
     read_event_file,
     session_hparams,
@@ -118,8 +121,16 @@ class TensorBoardSource(FolderSource):
         "(a relative path is relative to the folder holding mkdocs.yml)"
     )
 
-    def __init__(self, location: str, *, name: str | None = None, base_dir: Path | None = None):
+    def __init__(
+        self,
+        location: str,
+        *,
+        name: str | None = None,
+        base_dir: Path | None = None,
+        running_window: float = RUNNING_WINDOW,
+    ):
         super().__init__(location, name=name, base_dir=base_dir)
+        self.running_window = running_window
         self._points: dict[str, dict[str, _Points]] = {}
         self._dirs: dict[str, Path] = {}
 
@@ -138,6 +149,11 @@ class TensorBoardSource(FolderSource):
         """Gives every scalar tag the run logged, sorted."""
         self._scan()
         return sorted(self._points.get(run.id, {}))
+
+    @classmethod
+    def detect(cls, path: Path) -> bool:
+        """Tells whether a bare path is a folder with event files somewhere below it."""
+        return path.is_dir() and any(path.rglob(EVENT_FILE_PREFIX + "*"))
 
     def run_dir(self, run: Run) -> Path | None:
         """Gives the folder a run was read from, or None if it is not one of this source's."""
@@ -185,6 +201,8 @@ class TensorBoardSource(FolderSource):
             self._problem(path, f"cannot read the event file: {exc.strerror}; file skipped")
             return None
         data = read_event_file(raw)
+        if data.cut is not None:
+            self._note_cut(path, data, len(raw))
         bad = ProblemLog(self._problems, self._show(path), self.uri, what="bad records")
         for i, (_, message) in enumerate(data.problems):
             bad.add(
@@ -196,6 +214,27 @@ class TensorBoardSource(FolderSource):
             )
         bad.close()
         return data
+
+    def _note_cut(self, path: Path, data: EventFileData, size: int) -> None:
+        """Reports a file that ends inside a record once it has stopped changing.
+
+        While a writer is on a file its last record is often half written, so that is no
+        problem; a file untouched for `running_window` seconds was left that way.
+        """
+        try:
+            idle = time.time() - path.stat().st_mtime
+        except OSError:
+            return
+        if idle < self.running_window:
+            return
+        self._problem(
+            path,
+            f"the file ends inside the record at byte {data.cut} ({size - (data.cut or 0)} of "
+            f"its bytes written) and has not changed for {idle / 60:.0f} minutes; "
+            f"the {len(data.steps)} records before it are read",
+            hint="the writer stopped in the middle of a record (a crash, a full disk or "
+            "a copy cut short); copy the file again if a complete one exists",
+        )
 
     def _group(self, folders: dict[str, _Folder]) -> dict[str, list[_Folder]]:
         """Gives run ID -> the folders its data comes from (an add_hparams subfolder joins its parent)."""

@@ -1,21 +1,15 @@
-"""A direct reader of TensorBoard event files: TFRecord framing, CRC-32C and scalars' protobufs.
+"""A direct reader of TensorBoard event files: the Event protobufs inside TFRecord framing.
 
-An event file is a sequence of TFRecords::
-
-    uint64 length | uint32 masked_crc32c(length) | data[length] | uint32 masked_crc32c(data)
-
-and each record's data is one serialized `Event` protobuf. Only the messages on the way to a
-scalar are decoded: Event (wall_time, step, summary), Summary, Summary.Value (tag, simple_value,
-tensor, metadata), SummaryMetadata.PluginData, TensorProto and TensorShapeProto; and, for the
-hparams plugin, HParamsPluginData.SessionStartInfo with its google.protobuf.Value map.
+An event file is a TFRecord file (`labbook.formats.tfrecord` finds the records and checks
+their checksums) whose every record is one serialized `Event` protobuf. Only the messages
+on the way to a scalar are decoded: Event (wall_time, step, summary), Summary,
+Summary.Value (tag, simple_value, tensor, metadata), SummaryMetadata.PluginData,
+TensorProto and TensorShapeProto; and, for the hparams plugin,
+HParamsPluginData.SessionStartInfo with its google.protobuf.Value map.
 
 It needs neither TensorFlow nor the `tensorboard` package, and it is fast in pure Python plus
 numpy because it does almost nothing per record in Python:
 
-* checksums: every record's CRC-32C is computed at once. Records are stacked into a matrix (left
-  padded with zeros to a multiple of 8 bytes; long records cut into 256-byte rows whose CRCs are
-  combined afterwards) and a table-driven CRC walks the columns 8 bytes a step, with four
-  lookups in 16-bit tables per step.
 * events: wall_time, step and the summary's span sit at fixed places in every event a known
   writer produces, and are read for all records with array operations.
 * summaries: a logger writes the same bytes for every point of a tag except the value itself,
@@ -30,37 +24,24 @@ is parsed record by record with the same decoder.
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from functools import cache
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from ..formats.protowire import DecodeError, fields, signed
+from ..formats.tfrecord import HEADER, IntArray, U8Array, gather, read_records
+
 FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
-U8Array = npt.NDArray[np.uint8]
-U32Array = npt.NDArray[np.uint32]
 BoolArray = npt.NDArray[np.bool_]
 
-HEADER = 12  # uint64 length + uint32 masked CRC of it
-FOOTER = 4  # uint32 masked CRC of the data
 HPARAMS_PLUGIN = "hparams"
 SCALARS_PLUGIN = "scalars"
 SESSION_START_TAG = "_hparams_/session_start_info"
 EXPERIMENT_TAG = "_hparams_/experiment"
 
-_CRC_POLY = 0x82F63B78  # CRC-32C (Castagnoli), reflected
-_MASK_DELTA = 0xA282EAD8
-_U32 = 0xFFFFFFFF
 _U64 = (1 << 64) - 1
-# Records up to this many bytes are stacked whole; longer ones are cut into rows this wide.
-_CHUNK = 256
-# Rows per CRC matrix, to bound the memory a large file takes.
-_ROWS_PER_BATCH = 1 << 16
-# Bytes of a file scanned at once for record headers.
-_WINDOW = 1 << 24
 # Summaries longer than this are parsed one by one (images, audio: few and large).
 _MAX_STACKED = 4096
 # Bytes of summaries stacked into one matrix at most.
@@ -90,10 +71,6 @@ _DTYPE_NAMES: dict[int, str] = {
 }
 
 
-class DecodeError(ValueError):
-    """Bytes that are not the protobuf message they should be."""
-
-
 # -- what a file gives ------------------------------------------------------------------------
 
 
@@ -116,6 +93,8 @@ class EventFileData:
     tags: set[str] = field(default_factory=set)
     # (byte offset, what went wrong): the records that could not be read.
     problems: list[tuple[int, str]] = field(default_factory=list)
+    # Byte offset of a last record the file ends inside (still being written, or cut).
+    cut: int | None = None
 
     def scalar_points(self, plugin_of: dict[str, str]) -> dict[str, tuple[IntArray, FloatArray]]:
         """Gives tag -> (event numbers, values) of every scalar point, tensors counted by plugin."""
@@ -137,394 +116,30 @@ def read_event_file(data: bytes) -> EventFileData:
     """Gives the events of one event file's bytes; a bad record ends the reading, and is noted.
 
     A file that ends inside a record (one still being written) is read up to its last whole
-    record without a note.
+    record without a note; `EventFileData.cut` says where that record starts.
     """
-    buf = np.frombuffer(data, dtype=np.uint8)
-    starts, lengths, problem, headers_checked = _frame(data, buf)
-    if len(starts):
-        bad = _first_bad_record(buf, starts, lengths, headers_checked)
-        if bad is not None:
-            index, what = bad
-            problem = (int(starts[index]) - HEADER, what, index)
-            starts, lengths = starts[:index], lengths[:index]
-    out = _decode_events(data, buf, starts, lengths)
-    if problem is not None:
-        offset, what, kept = problem
+    records = read_records(data)
+    out = _decode_events(data, records.buf, records.starts, records.lengths)
+    out.cut = records.cut
+    if records.problem is not None:
+        offset, what = records.problem
+        kept = len(records.starts)
         out.problems.insert(
             0,
-            (
-                offset,
-                f"{what}; the {kept} records before it are read, the rest of the file is not",
-            ),
+            (offset, f"{what}; the {kept} records before it are read, the rest of the file is not"),
         )
     return out
-
-
-# -- framing ----------------------------------------------------------------------------------
-
-
-def _frame(
-    data: bytes, buf: U8Array
-) -> tuple[IntArray, IntArray, tuple[int, str, int] | None, bool]:
-    """Gives each whole record's data offset and length, (offset, what, records) if framing
-    broke, and whether the length checksums were checked on the way.
-
-    Following the headers one by one leaves their checksums, and the data's, to be checked
-    afterwards for all records at once. A header whose record runs past the end of the file is
-    a file still being written when its own checksum holds, a broken file when it does not.
-    """
-    starts = _frame_fast(buf)
-    if starts is not None:
-        lengths = _u64_at(buf, starts - HEADER).astype(np.int64)
-        end = int(starts[-1] + lengths[-1] + FOOTER) if len(starts) else 0
-        return starts, lengths, _tail_problem(data, end, len(starts)), True
-    unpack = struct.Struct("<Q").unpack_from
-    size = len(data)
-    pos = 0
-    found_starts: list[int] = []
-    found_lengths: list[int] = []
-    add_start, add_length = found_starts.append, found_lengths.append
-    while pos + HEADER <= size:
-        (length,) = unpack(data, pos)
-        if pos + HEADER + length + FOOTER > size:
-            break
-        add_start(pos + HEADER)
-        add_length(length)
-        pos += HEADER + length + FOOTER
-    return (
-        np.asarray(found_starts, dtype=np.int64),
-        np.asarray(found_lengths, dtype=np.int64),
-        _tail_problem(data, pos, len(found_starts)),
-        False,
-    )
-
-
-def _tail_problem(data: bytes, pos: int, records: int) -> tuple[int, str, int] | None:
-    """Gives the problem at the bytes after the last whole record, None when they are a record's start."""
-    if len(data) - pos < HEADER:
-        return None  # not even a whole header yet
-    header = data[pos : pos + 8]
-    (stored,) = struct.unpack_from("<I", data, pos + 8)
-    if masked_crc32c(header) != stored:
-        return pos, f"record at byte {pos}: the length's checksum does not match", records
-    return None  # a whole header whose record is not all written yet
-
-
-def _frame_fast(buf: U8Array) -> IntArray | None:
-    """Gives the data offsets of every whole record at once, or None to follow headers one by one.
-
-    Every record's header is the 12 bytes `length | masked_crc32c(length)`: this finds every
-    place where such a header could start (the length's top 4 bytes zero and its checksum
-    holding) and keeps the answer only when those places chain exactly from byte 0 to the last
-    whole record; anything else (a header-like pattern inside data, a broken header) falls back
-    to following the headers.
-    """
-    size = len(buf)
-    if size < 4 * HEADER:
-        return None
-    span = size - HEADER + 1  # positions where a whole header fits
-    possible = np.empty(span, dtype=bool)
-    for begin in range(0, span, _WINDOW):  # a window at a time, to bound the memory it takes
-        stop = min(begin + _WINDOW, span)
-        zero = buf[begin + 4 : stop + 7] == 0
-        width = stop - begin
-        np.logical_and(zero[:width], zero[1 : width + 1], out=possible[begin:stop])
-        possible[begin:stop] &= zero[2 : width + 2]
-        possible[begin:stop] &= zero[3 : width + 3]
-    cand: IntArray = np.flatnonzero(possible).astype(np.int64)
-    if not len(cand) or cand[0] != 0:
-        return None
-    nxt = cand + HEADER + _u32_at(buf, cand).astype(np.int64) + FOOTER
-    # A header's zero bytes make the 3 places before it look like headers too; keeping only
-    # places whose record ends where another could start (or at the end) drops most of them
-    # before the costlier checksum.
-    ends_well = nxt >= span
-    inside = np.flatnonzero(~ends_well & (nxt <= size))
-    ends_well[inside] = possible[nxt[inside]]
-    ends_well &= nxt <= size
-    cand, nxt = cand[ends_well], nxt[ends_well]
-    good = _masked(_crc_fixed(buf, cand, 8)) == _u32_at(buf, cand + 8)
-    cand, nxt = cand[good], nxt[good]
-    if not len(cand) or cand[0] != 0 or np.any(cand[1:] != nxt[:-1]):
-        return None
-    return cand + HEADER
-
-
-def _u32_at(buf: U8Array, pos: IntArray) -> U32Array:
-    """Gives the little-endian uint32 at each position."""
-    return _gather(buf, pos, 4).view("<u4").ravel()
-
-
-def _u64_at(buf: U8Array, pos: IntArray) -> npt.NDArray[np.uint64]:
-    """Gives the little-endian uint64 at each position."""
-    return _gather(buf, pos, 8).view("<u8").ravel()
-
-
-def _gather(buf: U8Array, pos: IntArray, width: int) -> U8Array:
-    """Gives the `width` bytes at each position as the rows of a C-contiguous matrix.
-
-    Reads a column of up to 8 bytes at a time through a view holding one word at every byte
-    offset of `buf`: one fast 1-D gather per column, where indexing rows of a sliding window
-    costs several times more per row.
-    """
-    out = np.empty((len(pos), width), dtype=np.uint8)
-    if not len(pos):
-        return out
-    offset = 0
-    while offset < width:
-        size = next(w for w in (8, 4, 2, 1) if offset + w <= width)
-        words = _word_view(buf, size)
-        out[:, offset : offset + size].view(words.dtype)[:, 0] = words[pos + offset]
-        offset += size
-    return out
-
-
-def _word_view(buf: U8Array, size: int) -> npt.NDArray[Any]:
-    """Gives a read-only view of `buf` holding the little-endian `size`-byte word at each byte."""
-    dtype = np.dtype(f"<u{size}")
-    count = max(len(buf) - size + 1, 0)
-    return np.ndarray((count,), dtype=dtype, buffer=buf, strides=(1,))
-
-
-# -- checksums ----------------------------------------------------------------------------------
-
-
-@cache
-def _crc_tables() -> tuple[U32Array, U32Array]:
-    """Gives the CRC-32C byte tables (8 × 256, slicing-by-8) and the 16-bit tables (4 × 65536)."""
-    c = np.arange(256, dtype=np.uint32)
-    for _ in range(8):
-        c = np.where(c & 1, (c >> 1) ^ np.uint32(_CRC_POLY), c >> 1).astype(np.uint32)
-    t8 = np.empty((8, 256), dtype=np.uint32)
-    t8[0] = c
-    for k in range(1, 8):
-        t8[k] = (t8[k - 1] >> 8) ^ t8[0][t8[k - 1] & 0xFF]
-    # Byte j of an 8-byte step goes through t8[7 - j]; a 16-bit table does two bytes at once.
-    half = np.arange(65536, dtype=np.uint32)
-    low, high = half & 0xFF, half >> 8
-    t16 = np.empty((4, 65536), dtype=np.uint32)
-    for m in range(4):
-        t16[m] = t8[7 - 2 * m][low] ^ t8[6 - 2 * m][high]
-    return t8, t16
-
-
-def crc32c(data: bytes | bytearray | memoryview) -> int:
-    """Gives the CRC-32C of a short byte string (one record at a time: for tests and odd cases)."""
-    t8 = _crc_tables()[0][0].tolist()
-    crc = _U32
-    for byte in bytes(data):
-        crc = t8[(crc ^ byte) & 0xFF] ^ (crc >> 8)
-    return crc ^ _U32
-
-
-def masked_crc32c(data: bytes | bytearray | memoryview) -> int:
-    """Gives the masked CRC-32C a TFRecord stores."""
-    crc = crc32c(data)
-    return (((crc >> 15) | (crc << 17)) + _MASK_DELTA) & _U32
-
-
-def _masked(crc: U32Array) -> U32Array:
-    """Gives the masked form of each CRC, as TFRecords store it."""
-    rotated = (crc >> np.uint32(15)) | (crc << np.uint32(17))
-    return (rotated + np.uint32(_MASK_DELTA)).astype(np.uint32)
-
-
-def _raw_crc_rows(rows: U8Array) -> U32Array:
-    """Gives the CRC-32C register (start 0, no final xor) after each row; width a multiple of 8.
-
-    Starting from 0 makes leading zero bytes change nothing, which is what lets rows be padded
-    on the left; the usual start of all ones is the same as inverting the first 4 bytes.
-    """
-    t16 = _crc_tables()[1]
-    t0, t1, t2, t3 = t16[0], t16[1], t16[2], t16[3]
-    halves = np.ascontiguousarray(rows.view("<u2").T)  # column-major: one column per 2 bytes
-    crc = np.zeros(rows.shape[0], dtype=np.uint32)
-    for block in range(rows.shape[1] // 8):
-        c0, c1, c2, c3 = halves[4 * block : 4 * block + 4]
-        low = (crc & np.uint32(0xFFFF)) ^ c0
-        high = (crc >> np.uint32(16)) ^ c1
-        crc = t0[low] ^ t1[high] ^ t2[c2] ^ t3[c3]
-    return crc
-
-
-def _crc_fixed(buf: U8Array, pos: IntArray, width: int) -> U32Array:
-    """Gives the CRC-32C of the `width` bytes (a multiple of 8) at each position."""
-    rows = _gather(buf, pos, width)
-    rows[:, :4] ^= 0xFF
-    return _raw_crc_rows(rows) ^ np.uint32(_U32)
-
-
-def _crc_many(buf: U8Array, starts: IntArray, lengths: IntArray) -> U32Array:
-    """Gives the CRC-32C of each (start, length) span of `buf`."""
-    out = np.zeros(len(starts), dtype=np.uint32)
-    tiny = np.flatnonzero(lengths < 4)  # too short to fold the start value into; rare
-    for i in tiny:
-        s = int(starts[i])
-        out[i] = crc32c(buf[s : s + int(lengths[i])].tobytes())
-    short = np.flatnonzero((lengths >= 4) & (lengths <= _CHUNK))
-    if len(short):
-        order = np.argsort(lengths[short], kind="stable")
-        cuts = np.flatnonzero(np.diff(lengths[short][order])) + 1
-        for group in np.split(order, cuts):
-            for batch in _batches(short[group]):
-                out[batch] = _crc_short(buf, starts[batch], int(lengths[batch[0]]))
-    long = np.flatnonzero(lengths > _CHUNK)
-    for batch in _batches(long, by=lengths[long] // _CHUNK + 1):
-        out[batch] = _crc_long(buf, starts[batch], lengths[batch])
-    return out
-
-
-def _batches(indexes: IntArray, by: IntArray | None = None) -> Iterator[IntArray]:
-    """Gives `indexes` in runs of at most _ROWS_PER_BATCH rows (`by`: rows each index takes)."""
-    if by is None:
-        for begin in range(0, len(indexes), _ROWS_PER_BATCH):
-            yield indexes[begin : begin + _ROWS_PER_BATCH]
-        return
-    begin, rows = 0, 0
-    for i, n in enumerate(by.tolist()):
-        if rows and rows + n > _ROWS_PER_BATCH:
-            yield indexes[begin:i]
-            begin, rows = i, 0
-        rows += n
-    if begin < len(indexes):
-        yield indexes[begin:]
-
-
-def _crc_short(buf: U8Array, starts: IntArray, length: int) -> U32Array:
-    """Gives the CRC-32C of spans of one length, 4 to _CHUNK bytes."""
-    width = (length + 7) // 8 * 8
-    pad = width - length
-    # A span is read with the bytes before it as its padding (a record always has its 12-byte
-    # header before it, and a span here pads by at most 7), which are then zeroed.
-    rows = _gather(buf, starts - pad, width)
-    rows[:, :pad] = 0
-    rows[:, pad : pad + 4] ^= 0xFF
-    return _raw_crc_rows(rows) ^ np.uint32(_U32)
-
-
-def _crc_long(buf: U8Array, starts: IntArray, lengths: IntArray) -> U32Array:
-    """Gives the CRC-32C of spans longer than _CHUNK: rows of _CHUNK bytes, combined per span."""
-    chunks = (lengths + _CHUNK - 1) // _CHUNK
-    pad = chunks * _CHUNK - lengths
-    first_row = np.concatenate([[0], np.cumsum(chunks)[:-1]]).astype(np.int64)
-    total = int(chunks.sum())
-    span_of_row = np.repeat(np.arange(len(starts)), chunks)
-    row_in_span = np.arange(total) - first_row[span_of_row]
-    row_pos = starts[span_of_row] - pad[span_of_row] + row_in_span * _CHUNK
-    rows = _gather(buf, np.maximum(row_pos, 0), _CHUNK)
-    # A record near the start of the file pads past byte 0: shift its first row into place
-    # (what lands in the padding is zeroed below).
-    for r in np.flatnonzero(row_pos < 0).tolist():
-        before = -int(row_pos[r])
-        rows[r, before:] = buf[: _CHUNK - before]
-    cols = np.arange(_CHUNK)
-    row_pad = np.where(row_in_span == 0, pad[span_of_row], 0)
-    rows[cols < row_pad[:, None]] = 0
-    for k in range(4):  # fold the start value into the first 4 bytes, which may cross a row
-        at = pad + k
-        rows[first_row + at // _CHUNK, at % _CHUNK] ^= 0xFF
-    raw = _raw_crc_rows(rows).tolist()
-    s0, s1, s2, s3 = _shift_tables(_CHUNK)
-    out = np.empty(len(starts), dtype=np.uint32)
-    for i, (first, n) in enumerate(zip(first_row.tolist(), chunks.tolist(), strict=True)):
-        crc = 0
-        for r in raw[first : first + n]:
-            # crc(A + B) = crc(A) moved past len(B) zero bytes, xor crc(B)
-            crc = s0[crc & 0xFF] ^ s1[(crc >> 8) & 0xFF] ^ s2[(crc >> 16) & 0xFF] ^ s3[crc >> 24]
-            crc ^= r
-        out[i] = crc ^ _U32
-    return out
-
-
-@cache
-def _shift_tables(zeros: int) -> tuple[list[int], list[int], list[int], list[int]]:
-    """Gives, per byte of a CRC register, the register after `zeros` zero bytes (it is linear)."""
-    t8 = _crc_tables()[0][0]
-    regs = np.arange(256, dtype=np.uint32)[None, :] << (8 * np.arange(4, dtype=np.uint32))[:, None]
-    regs = regs.ravel()
-    for _ in range(zeros):
-        regs = t8[regs & 0xFF] ^ (regs >> 8)
-    table = regs.reshape(4, 256).tolist()
-    return table[0], table[1], table[2], table[3]
-
-
-def _first_bad_record(
-    buf: U8Array, starts: IntArray, lengths: IntArray, headers_checked: bool = False
-) -> tuple[int, str] | None:
-    """Gives (record number, what) of the first record whose length or data checksum fails."""
-    headers = starts - HEADER
-    if headers_checked:
-        bad_header = np.zeros(len(starts), dtype=bool)
-    else:
-        bad_header = _masked(_crc_fixed(buf, headers, 8)) != _u32_at(buf, headers + 8)
-    bad_data = _masked(_crc_many(buf, starts, lengths)) != _u32_at(buf, starts + lengths)
-    bad = np.flatnonzero(bad_header | bad_data)
-    if not len(bad):
-        return None
-    i = int(bad[0])
-    what = "the length's checksum" if bad_header[i] else "the data's checksum"
-    return i, f"record at byte {int(headers[i])}: {what} does not match"
-
-
-# -- protobuf wire format --------------------------------------------------------------------
-
-
-def _varint(data: bytes, pos: int, end: int) -> tuple[int, int]:
-    """Gives (value, next position) of the varint at `pos`."""
-    result = 0
-    shift = 0
-    while True:
-        if pos >= end:
-            raise DecodeError("varint runs past its message")
-        byte = data[pos]
-        pos += 1
-        result |= (byte & 0x7F) << shift
-        if not byte & 0x80:
-            return result & _U64, pos
-        shift += 7
-        if shift >= 70:
-            raise DecodeError("varint longer than 10 bytes")
-
-
-def _fields(data: bytes, pos: int, end: int) -> Iterator[tuple[int, int, int, int, int]]:
-    """Gives (field number, wire type, payload start, payload end, varint value) of each field."""
-    while pos < end:
-        key, pos = _varint(data, pos, end)
-        number, wire = key >> 3, key & 7
-        if wire == 0:
-            value, after = _varint(data, pos, end)
-            yield number, wire, pos, after, value
-            pos = after
-            continue
-        if wire == 1:
-            after = pos + 8
-        elif wire == 2:
-            size, pos = _varint(data, pos, end)
-            after = pos + size
-        elif wire == 5:
-            after = pos + 4
-        else:
-            raise DecodeError(f"unsupported wire type {wire}")
-        if after > end:
-            raise DecodeError("field runs past its message")
-        yield number, wire, pos, after, 0
-        pos = after
-
-
-def _signed(value: int) -> int:
-    """Gives a varint's uint64 as the int64 it encodes."""
-    return value - (1 << 64) if value >= 1 << 63 else value
 
 
 def parse_event(data: bytes, start: int, end: int) -> tuple[float, int, tuple[int, int] | None]:
     """Gives (wall_time, step, summary span or None) of one Event's bytes."""
     wall, step = 0.0, 0
     summary: tuple[int, int] | None = None
-    for number, wire, a, b, value in _fields(data, start, end):
+    for number, wire, a, b, value in fields(data, start, end):
         if number == 1 and wire == 1:
             (wall,) = struct.unpack_from("<d", data, a)
         elif number == 2 and wire == 0:
-            step = _signed(value)
+            step = signed(value)
         elif number == 5 and wire == 2:
             summary = (a, b)
     return wall, step, summary
@@ -554,7 +169,7 @@ def _parse_summary(data: bytes, start: int, end: int) -> _Layout:
     """Gives the layout of one Summary's bytes; offsets are from `start`."""
     items: list[_Item] = []
     varying: list[tuple[int, int]] = []
-    for number, wire, a, b, _ in _fields(data, start, end):
+    for number, wire, a, b, _ in fields(data, start, end):
         if number == 1 and wire == 2:
             item, spans = _parse_value(data, a, b)
             if item.number is not None:
@@ -573,7 +188,7 @@ def _parse_value(data: bytes, start: int, end: int) -> tuple[_Item, list[tuple[i
     content = b""
     unread: str | None = None
     spans: list[tuple[int, int]] = []
-    for field_no, wire, a, b, _ in _fields(data, start, end):
+    for field_no, wire, a, b, _ in fields(data, start, end):
         if field_no == 1 and wire == 2:
             tag = data[a:b].decode("utf-8", "replace")
         elif field_no == 7 and wire == 2:
@@ -602,9 +217,9 @@ def _parse_value(data: bytes, start: int, end: int) -> tuple[_Item, list[tuple[i
 def _parse_metadata(data: bytes, start: int, end: int) -> tuple[str, bytes]:
     """Gives (plugin_name, content) of a SummaryMetadata."""
     name, content = "", b""
-    for number, wire, a, b, _ in _fields(data, start, end):
+    for number, wire, a, b, _ in fields(data, start, end):
         if number == 1 and wire == 2:  # plugin_data
-            for n2, w2, a2, b2, _ in _fields(data, a, b):
+            for n2, w2, a2, b2, _ in fields(data, a, b):
                 if n2 == 1 and w2 == 2:
                     name = data[a2:b2].decode("utf-8", "replace")
                 elif n2 == 2 and w2 == 2:
@@ -620,7 +235,7 @@ def _parse_scalar_tensor(
     elements = 1
     places: list[tuple[int, str]] = []
     other_values = False
-    for number, wire, a, b, value in _fields(data, start, end):
+    for number, wire, a, b, value in fields(data, start, end):
         if number == 1 and wire == 0:
             dtype = value
         elif number == 2 and wire == 2:
@@ -647,12 +262,12 @@ def _parse_scalar_tensor(
 def _shape_elements(data: bytes, start: int, end: int) -> int:
     """Gives how many elements a TensorShapeProto holds (-1 when unknown)."""
     count = 1
-    for number, wire, a, b, value in _fields(data, start, end):
+    for number, wire, a, b, value in fields(data, start, end):
         if number == 2 and wire == 2:  # dim
             size = 0
-            for n2, w2, _, _, v2 in _fields(data, a, b):
+            for n2, w2, _, _, v2 in fields(data, a, b):
                 if n2 == 1 and w2 == 0:
-                    size = _signed(v2)
+                    size = signed(v2)
             count = -1 if size < 0 or count < 0 else count * size
         elif number == 3 and wire == 0 and value:
             return -1
@@ -704,7 +319,7 @@ def _decode_events(data: bytes, buf: U8Array, starts: IntArray, lengths: IntArra
     fast = _byte_at(buf, starts, ends) == _EV_WALL_TIME
     fast &= lengths >= 9
     idx = np.flatnonzero(fast)
-    wall[idx] = _gather(buf, starts[idx] + 1, 8).view("<f8").ravel()
+    wall[idx] = gather(buf, starts[idx] + 1, 8).view("<f8").ravel()
     pos = starts + 9
     has_step = fast & (_byte_at(buf, pos, ends) == _EV_STEP)
     idx = np.flatnonzero(has_step)
@@ -778,7 +393,7 @@ def _decode_stacked(
     out: EventFileData,
 ) -> None:
     """Reads summaries of one length, stacked as the rows of a matrix, a layout at a time."""
-    rows = _gather(buf, starts[group], size)
+    rows = gather(buf, starts[group], size)
     pending = np.arange(len(group))
     while len(pending):
         first = int(group[pending[0]])
@@ -858,7 +473,7 @@ def _apply(
                 out.plugins[item.tag] = (first, item.plugin)
         if item.number is not None:
             offset, dtype = item.number
-            raw = _gather(buf, starts + offset, np.dtype(dtype).itemsize)
+            raw = gather(buf, starts + offset, np.dtype(dtype).itemsize)
             values = raw.view(dtype).ravel().astype(np.float64)
             target = out.tensors if item.is_tensor else out.simple
             target.setdefault(item.tag, []).append((events, values))
@@ -878,16 +493,16 @@ def session_hparams(content: bytes) -> dict[str, Any] | None:
     Values come as google.protobuf.Value gives them: None, float, str, bool, dict or list.
     """
     session: tuple[int, int] | None = None
-    for number, wire, a, b, _ in _fields(content, 0, len(content)):
+    for number, wire, a, b, _ in fields(content, 0, len(content)):
         if number == 3 and wire == 2:
             session = (a, b)
     if session is None:
         return None
     params: dict[str, Any] = {}
-    for number, wire, a, b, _ in _fields(content, *session):
+    for number, wire, a, b, _ in fields(content, *session):
         if number == 1 and wire == 2:  # map<string, Value> hparams: one entry per key
             key, value = "", None
-            for n2, w2, a2, b2, _ in _fields(content, a, b):
+            for n2, w2, a2, b2, _ in fields(content, a, b):
                 if n2 == 1 and w2 == 2:
                     key = content[a2:b2].decode("utf-8", "replace")
                 elif n2 == 2 and w2 == 2:
@@ -899,7 +514,7 @@ def session_hparams(content: bytes) -> dict[str, Any] | None:
 def _pb_value(data: bytes, start: int, end: int) -> Any:
     """Gives a google.protobuf.Value as Python: None, float, str, bool, dict or list."""
     result: Any = None
-    for number, wire, a, b, value in _fields(data, start, end):
+    for number, wire, a, b, value in fields(data, start, end):
         if number == 1 and wire == 0:
             result = None
         elif number == 2 and wire == 1:
@@ -910,10 +525,10 @@ def _pb_value(data: bytes, start: int, end: int) -> Any:
             result = bool(value)
         elif number == 5 and wire == 2:  # Struct: map<string, Value> fields = 1
             mapping: dict[str, Any] = {}
-            for n2, w2, a2, b2, _ in _fields(data, a, b):
+            for n2, w2, a2, b2, _ in fields(data, a, b):
                 if n2 == 1 and w2 == 2:
                     key, item = "", None
-                    for n3, w3, a3, b3, _ in _fields(data, a2, b2):
+                    for n3, w3, a3, b3, _ in fields(data, a2, b2):
                         if n3 == 1 and w3 == 2:
                             key = data[a3:b3].decode("utf-8", "replace")
                         elif n3 == 2 and w3 == 2:
@@ -923,7 +538,7 @@ def _pb_value(data: bytes, start: int, end: int) -> Any:
         elif number == 6 and wire == 2:  # ListValue: repeated Value values = 1
             result = [
                 _pb_value(data, a2, b2)
-                for n2, w2, a2, b2, _ in _fields(data, a, b)
+                for n2, w2, a2, b2, _ in fields(data, a, b)
                 if n2 == 1 and w2 == 2
             ]
     return result

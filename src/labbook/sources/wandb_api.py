@@ -43,10 +43,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
-from ..errors import LabbookError, SourceError
-from ..model import Run, RunSet, Series
-from ..query import And, Comparison, Expr, Not, Or, apply_query, parse_filter
-from .base import Source
+from ..errors import LabbookError, SourceError, TrackerUnavailable
+from ..model import Run, Series
+from ..query import And, Comparison, Expr, Not, Or
+from .base import Query, Source, check_sample_request
 from .wandb_common import (
     GROUP_TAG,
     JOB_TYPE_TAG,
@@ -77,6 +77,7 @@ class WandbApiSource(Source):
     """Runs of one W&B project, read through W&B's public API."""
 
     scheme: ClassVar[str] = "wandb"
+    remote: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -85,7 +86,7 @@ class WandbApiSource(Source):
         name: str | None = None,
         base_dir: Path | None = None,
         api: Any = None,
-        timeout: int = DEFAULT_TIMEOUT,
+        timeout: float = DEFAULT_TIMEOUT,
     ):
         super().__init__(location, name=name, base_dir=base_dir)
         parts = [p for p in location.strip().strip("/").split("/") if p]
@@ -96,6 +97,12 @@ class WandbApiSource(Source):
                 hint="write it as wandb:my-team/my-project",
             )
         self.entity, self.project = parts
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+            raise SourceError(
+                f"timeout must be a positive number of seconds, not {timeout!r}",
+                source=self.uri,
+                hint="fix this source's options in mkdocs.yml",
+            )
         # `api` stands in for `wandb.Api()` (tests pass a fake); made on first use otherwise.
         self._api = api
         self._timeout = timeout
@@ -118,21 +125,12 @@ class WandbApiSource(Source):
             self._all = self._fetch(None)
         return list(self._all)
 
-    def search(
-        self,
-        experiment: str | None = None,
-        filter: str | None = None,
-        order_by: Sequence[str] | None = None,
-        limit: int | None = None,
-    ) -> RunSet:
-        """Gives the runs matching the filter; the server narrows, labbook decides."""
-        expr = parse_filter(filter) if filter is not None and filter.strip() else None
-        if experiment is not None and experiment != self.project:
-            apply_query([], filter, order_by, limit)  # a bad query still fails
-            return RunSet()
-        server = to_wandb_filters(expr) if expr is not None else None
-        runs = self.list_runs() if server is None else self._fetch(server)
-        return RunSet(apply_query(runs, filter, order_by, limit))
+    def select_runs(self, query: Query) -> list[Run]:
+        """Gives the runs the server returns for the part of the filter it can evaluate."""
+        if query.experiment is not None and query.experiment != self.project:
+            return []
+        server = to_wandb_filters(query.expr) if query.expr is not None else None
+        return self.list_runs() if server is None else self._fetch(server)
 
     def get(self, ref: str) -> Run:
         """Gives the run with this ID (asked for directly), or the one run with this prefix."""
@@ -159,15 +157,32 @@ class WandbApiSource(Source):
         )
         return series_from_rows(key, rows)
 
-    def read_sampled_series(self, runs: Iterable[Run], key: str, max_points: int) -> list[Series]:
-        """Gives per run (in order) at most about `max_points` points of `key`, sampled by W&B."""
-        out: list[Series] = []
+    def read_sampled_series(
+        self,
+        runs: Sequence[Run],
+        key: str,
+        max_points: int,
+        *,
+        start_step: int | None = None,
+        end_step: int | None = None,
+    ) -> dict[str, Series]:
+        """Gives run ID -> at most about `max_points` points of `key`, sampled by W&B.
+
+        A step range is not something `run.history` takes: with one, the base class
+        samples full histories instead.
+        """
+        check_sample_request(max_points, start_step, end_step)
+        if start_step is not None:
+            return super().read_sampled_series(
+                runs, key, max_points, start_step=start_step, end_step=end_step
+            )
+        out: dict[str, Series] = {}
         for run in runs:
             sample = functools.partial(
                 self._api_run(run).history, samples=max_points, keys=[key, TIME_KEY], pandas=False
             )
             rows = self._call(f"reading a sample of {key!r} of run {run.id}", sample)
-            out.append(series_from_rows(key, rows))
+            out[run.id] = series_from_rows(key, rows)
         return out
 
     def list_metric_keys(self, run: Run) -> list[str]:
@@ -226,6 +241,13 @@ class WandbApiSource(Source):
         except LabbookError:
             raise
         except Exception as exc:
+            if _no_answer(exc):
+                raise TrackerUnavailable(
+                    f"the W&B server did not answer while {what} "
+                    f"(timeout {self._timeout:g} s): {_clean_message(exc)}",
+                    source=self.uri,
+                    hint="check the network and WANDB_BASE_URL",
+                ) from None
             raise SourceError(
                 f"W&B API error while {what}: {_clean_message(exc)}",
                 source=self.uri,
@@ -334,6 +356,25 @@ def series_from_rows(key: str, rows: Iterable[Mapping[str, Any]]) -> Series:
         values.append(number)
         times.append(metric_number(row.get("_timestamp")))
     return Series.from_points(key, steps, values, times)
+
+
+def _no_answer(exc: BaseException) -> bool:
+    """Tells whether a failure is the server not answering (timed out, unreachable)."""
+    network: tuple[type[BaseException], ...] = (TimeoutError, ConnectionError)
+    try:
+        import requests  # what wandb's HTTP client raises; installed with wandb
+
+        network += (requests.ConnectionError, requests.Timeout)
+    except ImportError:
+        pass
+    seen: BaseException | None = exc
+    for _ in range(5):  # wandb wraps the transport's error; look a few causes down
+        if seen is None:
+            return False
+        if isinstance(seen, network):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _clean_message(exc: BaseException) -> str:

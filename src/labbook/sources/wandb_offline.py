@@ -5,27 +5,21 @@ it, or one run folder. The `latest-run` symlink is skipped, so no run is counted
 
 Current SDKs keep a run's config, summary, tags, history and metadata only in the run's
 transaction log, `run-<id>.wandb` (the `files/` folder may hold just requirements.txt),
-so that log is what is read. Its format, as `wandb/sdk/internal/datastore.py` of the SDK
-describes and wandb-core still writes it:
-
-- a 7-byte file header: `:W&B`, the magic number 0xBEE1 (little-endian), version 0;
-- then LevelDB's log framing: 32 KiB blocks of fragments, each with a 7-byte header
-  (CRC-32 of the type byte and the data, little-endian, unmasked zlib/IEEE CRC-32 —
-  not LevelDB's masked CRC-32C; a 2-byte length; a 1-byte type: full, first, middle,
-  last). A block's last 1–6 bytes, too few for a header, are zero padding;
-- each whole record is one protobuf `Record` (`wandb.proto.wandb_internal_pb2`).
-
-The framing is read here; the protobuf classes come from the wandb package, imported
-on first use (`pip install 'labbook[wandb]'`). Each log is read once, into numpy arrays
-per history key; `read_series` serves from that cache. Nothing is written anywhere.
+so that log is what is read: `formats.wandb_log` gives its whole records and
+`formats.wandb_record` decodes the fields labbook reads from their protobuf wire format.
+Neither imports wandb or protobuf, so offline runs are read without the W&B SDK
+installed. Here those records are folded into runs. Each log is read once, into numpy
+arrays per history key; `read_series` serves from that cache. Nothing is written anywhere.
 
 What labbook decided where W&B leaves it open:
 
-- A log still being written (or cut short by a crash) is read up to its last whole
-  record; the partial tail is not a problem. A bad checksum, a fragment running past
-  its block or a record that does not parse is reported by path and byte offset via
-  `problems()`; reading resumes at the next block, as LevelDB's own reader does, so
-  the records around the damage are kept. A file that is not a W&B log is skipped.
+- A log that ends inside a record is read up to its last whole record. While the log
+  changed within `running_window` (below), that is the record being written and no
+  problem; once older, the cut is reported by path and byte offset via `problems()`, as
+  a crash or an incomplete copy leaves it. A bad checksum, a fragment running past its
+  block or a record that does not parse is reported by path and byte offset too;
+  reading resumes at the next block, as LevelDB's own reader does, so the records
+  around the damage are kept. A file that is not a W&B log is skipped.
 - Status: `finished` when the run's exit record has exit code 0, `failed` for a
   nonzero exit code. With no exit record, `running` if one of the run's logs was
   modified within `running_window` seconds (10 minutes by default), else `crashed`.
@@ -54,9 +48,7 @@ import json
 import math
 import os
 import re
-import struct
 import time
-import zlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -67,9 +59,23 @@ import numpy as np
 import yaml
 
 from ..errors import RunDataError, SourceError
+from ..formats.wandb_log import LogReader
+from ..formats.wandb_record import (
+    Config,
+    Decoded,
+    DecodeError,
+    Environment,
+    History,
+    KeyedUpdate,
+    KeyPath,
+    RecordDecoder,
+    RunExit,
+    RunInfo,
+    Summary,
+)
 from ..model import FloatArray, IntArray, Run, Scalar, Series
 from ..yamlfiles import load_tolerant
-from .folders import FolderSource, ProblemLog
+from .folders import RUNNING_WINDOW, FolderSource, ProblemLog
 from .wandb_common import (
     BOOKKEEPING_KEYS,
     INTERNAL_KEY,
@@ -77,28 +83,12 @@ from .wandb_common import (
     TIME_KEY,
     config_params,
     flat_items,
-    import_wandb_module,
     is_media,
     metric_number,
     parse_time,
     run_tags,
     summary_values,
 )
-
-# -- the transaction log's framing ----------------------------------------------------------
-
-LOG_IDENT = b":W&B"
-LOG_MAGIC = 0xBEE1
-LOG_VERSION = 0
-FILE_HEADER = struct.Struct("<4sHB")
-BLOCK_SIZE = 32 * 1024
-FRAGMENT_HEADER = struct.Struct("<IHB")  # CRC-32, data length, fragment type
-FULL, FIRST, MIDDLE, LAST = 1, 2, 3, 4
-# The checksum covers the type byte, then the data: start each one from the type's CRC.
-_CRC_OF_TYPE = tuple(zlib.crc32(bytes([kind])) for kind in range(256))
-
-# A run without an exit record whose log changed this recently is taken as still running.
-RUNNING_WINDOW = 600.0
 
 _RUN_FOLDER = re.compile(r"(?:offline-)?run-(?P<stamp>\d{8}_\d{6})-(?P<id>.+)")
 _WANDB_DIRS = ("wandb", ".wandb")
@@ -120,133 +110,9 @@ _SDK_FOLDERS = ("code/",)
 MEDIA_TYPE_SUFFIX = "._type"
 
 
-@dataclass
-class LogProblem:
-    """One damaged spot in a log: its byte offset and what is wrong there."""
-
-    offset: int
-    message: str
-
-
-class LogReader:
-    """Reads the records of a `.wandb` transaction log, up to its last whole record.
-
-    `records()` yields (byte offset, record bytes); afterwards `problems` lists the
-    damaged spots and `partial_tail` tells whether the file ends inside a record (a
-    log still being written, or cut short).
-    """
-
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-        self.problems: list[LogProblem] = []
-        self.partial_tail = False
-        self.not_a_log = False
-
-    def records(self) -> Iterator[tuple[int, bytes]]:
-        """Gives each whole record's offset and bytes, in file order."""
-        data = self.data
-        size = len(data)
-        if size < FILE_HEADER.size:
-            # An empty or half-written header: a run that has only just started.
-            self.partial_tail = size > 0
-            return
-        ident, magic, version = FILE_HEADER.unpack_from(data, 0)
-        if ident != LOG_IDENT or magic != LOG_MAGIC:
-            self.not_a_log = True
-            self.problems.append(LogProblem(0, "not a W&B transaction log (no ':W&B' header)"))
-            return
-        if version != LOG_VERSION:
-            self.not_a_log = True
-            self.problems.append(
-                LogProblem(0, f"log format version {version}, labbook reads version {LOG_VERSION}")
-            )
-            return
-        unpack = FRAGMENT_HEADER.unpack_from
-        crc32 = zlib.crc32
-        pos = FILE_HEADER.size
-        pending: bytearray | None = None
-        pending_at = 0
-        # After damage, the fragments that continue the lost record are dropped quietly.
-        resyncing = False
-        while True:
-            room = BLOCK_SIZE - pos % BLOCK_SIZE
-            if room < FRAGMENT_HEADER.size:
-                pos += room  # the block's zero padding
-                continue
-            if pos + FRAGMENT_HEADER.size > size:
-                break
-            checksum, length, kind = unpack(data, pos)
-            start = pos + FRAGMENT_HEADER.size
-            end = start + length
-            if end > pos + room:
-                self._damaged(pos, "a fragment's length runs past its 32 KiB block")
-                pending, resyncing = None, True
-                pos += room
-                continue
-            if end > size:
-                break  # the record being written when the file was read
-            if checksum == 0 and length == 0 and kind == 0:
-                pos += room  # zero-filled space, not a fragment
-                continue
-            payload = data[start:end]
-            if crc32(payload, _CRC_OF_TYPE[kind]) != checksum:
-                self._damaged(pos, "checksum mismatch")
-                pending, resyncing = None, True
-                pos += room
-                continue
-            pos = end
-            if kind == FULL:
-                if pending is not None:
-                    self._unfinished(pending_at)
-                pending, resyncing = None, False
-                yield start - FRAGMENT_HEADER.size, payload
-            elif kind == FIRST:
-                if pending is not None:
-                    self._unfinished(pending_at)
-                pending, pending_at = bytearray(payload), start - FRAGMENT_HEADER.size
-                resyncing = False
-            elif kind in (MIDDLE, LAST):
-                if pending is None:
-                    if not resyncing:
-                        self.problems.append(
-                            LogProblem(
-                                start - FRAGMENT_HEADER.size,
-                                "the rest of a record whose start is missing; skipped",
-                            )
-                        )
-                    continue
-                pending += payload
-                if kind == LAST:
-                    yield pending_at, bytes(pending)
-                    pending = None
-            else:
-                self.problems.append(
-                    LogProblem(
-                        start - FRAGMENT_HEADER.size, f"unknown fragment type {kind}; skipped"
-                    )
-                )
-        self.partial_tail = pending is not None or pos < size
-
-    def _damaged(self, offset: int, what: str) -> None:
-        skip_to = offset + BLOCK_SIZE - offset % BLOCK_SIZE
-        self.problems.append(
-            LogProblem(offset, f"damaged record ({what}); skipped to byte {skip_to}")
-        )
-
-    def _unfinished(self, offset: int) -> None:
-        self.problems.append(LogProblem(offset, "a record without its end; skipped"))
-
-
 # -- folding records into a run ----------------------------------------------------------------
 
-Path_ = tuple[str, ...]
 _REMOVED = None  # marks a removed config or summary key in the write-ordered maps
-
-
-def _item_path(item: Any) -> Path_:
-    """Gives a config/summary item's key path: `key`, or the `nested_key` list."""
-    key: str = item.key
-    return (key,) if key else tuple(item.nested_key)
 
 
 @dataclass
@@ -294,43 +160,40 @@ class _RunRecords:
         self.run_start: float | None = None
         self.env_start: float | None = None
         # key path -> JSON text (None: removed), kept in the order of the last write.
-        self.config: dict[Path_, str | None] = {}
-        self.summary: dict[Path_, str | None] = {}
+        self.config: dict[KeyPath, bytes | None] = {}
+        self.summary: dict[KeyPath, bytes | None] = {}
         self.exit_code: int | None = None
         self.runtime: int | None = None
         self.history = _Columns()
 
-    def add(self, record: Any) -> None:
-        kind = record.WhichOneof("record_type")
-        if kind == "history":
-            self._history(record.history)
-        elif kind == "summary":
-            self._keyed(self.summary, record.summary)
-        elif kind == "config":
-            self._keyed(self.config, record.config)
-        elif kind == "run":
-            self._run(record.run)
-        elif kind == "environment":
-            self._environment(record.environment)
-        elif kind == "exit":
-            self.exit_code = int(record.exit.exit_code)
-            self.runtime = int(record.exit.runtime)
+    def add(self, record: Decoded) -> None:
+        match record:
+            case History():
+                self._history(record)
+            case Summary():
+                self._keyed(self.summary, record)
+            case Config():
+                self._keyed(self.config, record)
+            case RunInfo():
+                self._run(record)
+            case Environment():
+                self._environment(record)
+            case RunExit():
+                self.exit_code = record.exit_code
+                self.runtime = record.runtime
 
     @staticmethod
-    def _keyed(target: dict[Path_, str | None], update: Any) -> None:
+    def _keyed(target: dict[KeyPath, bytes | None], update: KeyedUpdate) -> None:
         pop = target.pop
-        for item in update.update:
-            key: str = item.key
-            path = (key,) if key else tuple(item.nested_key)
+        for path, raw in update.update:
             # Re-inserting keeps the map in order of last write, which applies it right.
             pop(path, None)
-            target[path] = item.value_json
-        for item in update.remove:
-            path = _item_path(item)
-            target.pop(path, None)
+            target[path] = raw
+        for path in update.remove:
+            pop(path, None)
             target[path] = _REMOVED
 
-    def _run(self, run: Any) -> None:
+    def _run(self, run: RunInfo) -> None:
         if run.run_id:
             self.run_id = run.run_id
         for name, value in (
@@ -341,44 +204,42 @@ class _RunRecords:
             ("notes", run.notes),
             ("host", run.host),
             ("sweep_id", run.sweep_id),
-            ("git_commit", run.git.commit),
+            ("git_commit", run.git_commit),
         ):
             if value:
                 setattr(self, name, value)
         if run.tags:
             self.tags = list(run.tags)
         # A resumed run's later folders repeat the record; the first start is the run's.
-        if self.run_start is None and run.HasField("start_time"):
-            self.run_start = run.start_time.seconds + run.start_time.nanos / 1e9
-        if run.HasField("config"):
+        if self.run_start is None and run.start_time is not None:
+            self.run_start = run.start_time
+        if run.config is not None:
             self._keyed(self.config, run.config)
-        if run.HasField("summary"):
+        if run.summary is not None:
             self._keyed(self.summary, run.summary)
 
-    def _environment(self, env: Any) -> None:
-        if env.git.commit and not self.git_commit:
-            self.git_commit = env.git.commit
+    def _environment(self, env: Environment) -> None:
+        if env.git_commit and not self.git_commit:
+            self.git_commit = env.git_commit
         if env.host and not self.host:
             self.host = env.host
-        if self.env_start is None and env.HasField("started_at"):
-            self.env_start = env.started_at.seconds + env.started_at.nanos / 1e9
+        if self.env_start is None and env.started_at is not None:
+            self.env_start = env.started_at
 
-    def _history(self, history: Any) -> None:
+    def _history(self, history: History) -> None:
         columns = self.history
         row = len(columns.steps)
         step: int | None = None
         when = math.nan
         rows_of, values_of = columns.rows, columns.values
         media: list[str] = []  # key prefixes of the media objects in this row
-        for item in history.item:
-            key: str = item.key or ".".join(item.nested_key)
-            raw: str = item.value_json
+        for key, raw, typed in history.items:
             if key.startswith("_"):
                 if key == STEP_KEY:
-                    step = _step_value(raw, item)
+                    step = _step_value(raw, typed)
                     continue
                 if key == TIME_KEY:
-                    number = _number_value(raw, item)
+                    number = _number_value(raw, typed)
                     when = math.nan if number is None else number
                     continue
                 if key in BOOKKEEPING_KEYS or key.startswith(INTERNAL_KEY + "."):
@@ -398,7 +259,7 @@ class _RunRecords:
                         values_of[key].append(number)
                     continue
             else:
-                value = _typed_value(item)
+                value = _typed_value(typed)
             if isinstance(value, str) and key.endswith(MEDIA_TYPE_SUFFIX):
                 # wandb-core flattens a logged image or table into items, its `_type` among them.
                 media.append(key[: -len(MEDIA_TYPE_SUFFIX)] + ".")
@@ -409,8 +270,8 @@ class _RunRecords:
             columns.drop_row_entries(row, tuple(media))
         if step is None:
             # No `_step` item: the record's own step, else the row after the last one.
-            if history.HasField("step"):
-                step = int(history.step.num)
+            if history.step is not None:
+                step = history.step
             else:
                 step = columns.steps[-1] + 1 if columns.steps else 0
         columns.steps.append(step)
@@ -449,7 +310,7 @@ class _RunRecords:
         return out
 
 
-def _materialize(entries: Mapping[Path_, str | None]) -> tuple[dict[str, Any], int]:
+def _materialize(entries: Mapping[KeyPath, bytes | None]) -> tuple[dict[str, Any], int]:
     """Gives the nested mapping write-ordered key paths build, and how many values were bad."""
     out: dict[str, Any] = {}
     bad = 0
@@ -458,14 +319,14 @@ def _materialize(entries: Mapping[Path_, str | None]) -> tuple[dict[str, Any], i
             _delete_path(out, path)
             continue
         value = _json_or_none(raw) if raw else None
-        if raw and value is None and raw.strip() != "null":
+        if raw and value is None and raw.strip() != b"null":
             bad += 1
             continue
         _set_path(out, path, value)
     return out, bad
 
 
-def _set_path(target: dict[str, Any], path: Path_, value: Any) -> None:
+def _set_path(target: dict[str, Any], path: KeyPath, value: Any) -> None:
     node = target
     for part in path[:-1]:
         child = node.get(part)
@@ -476,7 +337,7 @@ def _set_path(target: dict[str, Any], path: Path_, value: Any) -> None:
         node[path[-1]] = value
 
 
-def _delete_path(target: dict[str, Any], path: Path_) -> None:
+def _delete_path(target: dict[str, Any], path: KeyPath) -> None:
     node: Any = target
     for part in path[:-1]:
         node = node.get(part) if isinstance(node, dict) else None
@@ -484,38 +345,36 @@ def _delete_path(target: dict[str, Any], path: Path_) -> None:
         node.pop(path[-1], None)
 
 
-def _json_or_none(raw: str) -> Any:
+def _json_or_none(raw: str | bytes) -> Any:
     try:
         return json.loads(raw)
     except ValueError:
         return None
 
 
-def _typed_value(item: Any) -> Any:
+def _typed_value(typed: tuple[str, Any] | None) -> Any:
     """Gives the value of a history item written in the SDK's typed form (not value_json)."""
-    which = item.WhichOneof("value")
-    if which is None or which == "none":
+    if typed is None:
         return None
-    if which == "json":
-        return _json_or_none(item.json)
-    return getattr(item, which)
+    kind, value = typed
+    return _json_or_none(value) if kind == "json" else value
 
 
-def _number_value(raw: str, item: Any) -> float | None:
+def _number_value(raw: bytes, typed: tuple[str, Any] | None) -> float | None:
     """Gives a history item's value as a number (`raw` is its value_json), or None."""
     if raw:
         try:
             return float(raw)
         except ValueError:
             return metric_number(_json_or_none(raw))
-    return metric_number(_typed_value(item))
+    return metric_number(_typed_value(typed))
 
 
-def _step_value(raw: str, item: Any) -> int | None:
+def _step_value(raw: bytes, typed: tuple[str, Any] | None) -> int | None:
     """Gives a `_step` item's value (`raw` is its value_json) as an int, or None."""
     if raw.isdigit():
         return int(raw)
-    value = _json_or_none(raw) if raw else _typed_value(item)
+    value = _json_or_none(raw) if raw else _typed_value(typed)
     if isinstance(value, bool):
         return None
     if isinstance(value, float) and value.is_integer():
@@ -578,8 +437,6 @@ class WandbOfflineSource(FolderSource):
         super().__init__(location, name=name, base_dir=base_dir)
         self.running_window = running_window
         self._read: dict[str, _ReadRun] = {}
-        self._record_class: Any = None
-        self._decode_error: type[Exception] = ValueError
 
     # -- the Source interface ----------------------------------------------------------
 
@@ -595,6 +452,11 @@ class WandbOfflineSource(FolderSource):
         """Gives every key the run's history logged a number for, sorted."""
         read = self._read_run(run)
         return sorted(read.history) if read is not None else []
+
+    @classmethod
+    def detect(cls, path: Path) -> bool:
+        """Tells whether a bare path holds wandb run folders (`*/*.wandb` or `wandb/*/*.wandb`)."""
+        return path.is_dir() and (any(path.glob("*/*.wandb")) or any(path.glob("wandb/*/*.wandb")))
 
     # -- extras for blocks that show files ----------------------------------------------
 
@@ -692,12 +554,10 @@ class WandbOfflineSource(FolderSource):
             if folder.log is None:
                 read_any = True  # an old SDK's run: files/ only
                 continue
-            if self._read_log(folder.log, records):
+            modified = self._read_log(folder.log, records)
+            if modified is not None:
                 read_any = True
-                try:
-                    newest_write = max(newest_write, folder.log.stat().st_mtime)
-                except OSError:
-                    pass
+                newest_write = max(newest_write, modified)
         if not read_any:
             return None
         last = folders[-1]
@@ -772,43 +632,41 @@ class WandbOfflineSource(FolderSource):
             return "running", None
         return "crashed", records.last_time()
 
-    def _read_log(self, log: Path, records: _RunRecords) -> bool:
-        """Folds one log's whole records into `records`; tells whether it was a W&B log."""
+    def _read_log(self, log: Path, records: _RunRecords) -> float | None:
+        """Folds one log's whole records into `records`; gives its mtime, or None if no W&B log."""
         problems = ProblemLog(self._problems, self._show(log), self.uri, what="damaged spots")
         try:
+            # Taken before the read: a log written to meanwhile is still recent.
+            modified = log.stat().st_mtime
             data = log.read_bytes()
         except OSError as exc:
             problems.add(f"cannot read the log: {exc.strerror}; run skipped")
             problems.close()
-            return False
-        record_class, decode_error = self._protobuf()
+            return None
         reader = LogReader(data)
-        parse = record_class.FromString
+        decode = RecordDecoder().decode
         for offset, payload in reader.records():
             try:
-                record = parse(payload)
-            except decode_error:
-                problems.add(f"record at byte {offset} is not a W&B record; skipped")
+                record = decode(payload)
+            except DecodeError as exc:
+                problems.add(f"record at byte {offset} is not a W&B record ({exc}); skipped")
                 continue
-            records.add(record)
+            if record is not None:
+                records.add(record)
         for problem in reader.problems:
             problems.add(
                 f"at byte {problem.offset}: {problem.message}",
                 hint="the records around it were read" if not reader.not_a_log else None,
             )
-        problems.close()
-        return not reader.not_a_log
-
-    def _protobuf(self) -> tuple[Any, type[Exception]]:
-        """Gives wandb's protobuf `Record` class and protobuf's DecodeError, imported once."""
-        if self._record_class is None:
-            module = import_wandb_module(
-                "wandb.proto.wandb_internal_pb2", "reading W&B run folders"
+        if reader.cut_at is not None and time.time() - modified >= self.running_window:
+            # Recent, it is the record being written; this old, the log was cut short.
+            problems.add(
+                f"the log ends inside a record: cut at byte {reader.cut_at} of {len(data)}; "
+                "read up to the last whole record",
+                hint="a crash or an incomplete copy leaves a log like this",
             )
-            message = import_wandb_module("google.protobuf.message", "reading W&B run folders")
-            self._record_class = module.Record
-            self._decode_error = message.DecodeError
-        return self._record_class, self._decode_error
+        problems.close()
+        return None if reader.not_a_log else modified
 
 
 # -- files/ (older SDKs, synced runs) -------------------------------------------------------------

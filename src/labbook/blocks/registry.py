@@ -1,0 +1,28 @@
+"""Gives the block kinds by the first key that names them: built-in and from entry points.
+
+Third-party kinds register in the `labbook.blocks` entry-point group, as sources do in
+`labbook.sources`; the built-in kinds are listed the same way, so this module imports no
+kind and no kind imports it back.
+"""
+
+from __future__ import annotations
+
+from ..errors import ReportError
+from ..registry import load_class, registered
+from .base import Block
+
+_BUILTIN: dict[str, str] = {
+    "line": "labbook.blocks.line:LineBlock",
+    "table": "labbook.blocks.table:TableBlock",
+}
+
+
+def block_kinds() -> dict[str, str]:
+    """Gives kind -> 'module:Class' for every block kind."""
+    return registered("labbook.blocks", _BUILTIN)
+
+
+def load_block(kind: str) -> type[Block]:
+    """Gives the Block class of a kind that `block_kinds` lists."""
+    cls: type[Block] = load_class(block_kinds()[kind], Block, "block kind", ReportError)
+    return cls

@@ -215,11 +215,11 @@ def test_build_strict_fails_on_a_broken_project(
 ) -> None:
     assert main(["build", "--strict", "-d", str(broken / "out")]) == 1
     out, err = capsys.readouterr()
-    assert "(3 error(s), 1 warning(s))" in out
+    assert "(4 error(s), 0 warning(s))" in out
     assert "error: reports/broken.md:14: no run '55099932'" in err
     # Each problem once: no bare copy of the message besides the labelled one.
     assert err.count("no run '55099932'") == 1
-    assert "warning: reports/broken.md:18: no run has any point of 'val/accuracy'" in err
+    assert "error: reports/broken.md:18: no run has any point of 'val/accuracy'" in err
 
 
 def test_build_without_strict_shows_error_boxes(
@@ -230,12 +230,12 @@ def test_build_without_strict_shows_error_boxes(
     out, _ = capsys.readouterr()
     assert "built 6 page(s) into " in out
     page = (broken / "site" / "broken" / "index.html").read_text(encoding="utf-8")
-    assert page.count("labbook-error") == 3
-    for line in (14, 24, 30):
+    assert page.count("labbook-error") == 4
+    for line in (14, 18, 24, 30):
         assert f"<code>reports/broken.md:{line}</code>" in page
     # The rest of the report is on the page.
     assert "Some text that is fine." in page and "Closing text." in page
-    assert page.count('class="labbook-block labbook-chart"') == 1
+    assert page.count('class="labbook-block labbook-chart"') == 0
     # The other reports are unaffected.
     assert "labbook-error" not in (broken / "site" / "index.html").read_text(encoding="utf-8")
 

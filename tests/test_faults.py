@@ -178,7 +178,8 @@ def test_mkdocs_build_aborts_on_report_errors(dead_book: Path) -> None:
 def test_warnings_fail_only_under_strict(tmp_path: Path) -> None:
     root = write_project(tmp_path / "book", {"local": "runs"})
     (root / "reports" / "index.md").write_text(
-        "# Hi\n\n```labbook\nline: no/such-metric\n```\n", encoding="utf-8"
+        "---\nruns:\n  s: [55099931]\n---\n# Hi\n\n```labbook\nline: [train/loss, no/such-metric]\n```\n",
+        encoding="utf-8",
     )
     (root / "reports" / "other.md").write_text(
         "---\nruns:\n  s: {source: local, experiment: cifar-sweep}\n---\n# Other\n",

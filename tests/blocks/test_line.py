@@ -14,7 +14,7 @@ import pytest
 from labbook.blocks.base import BlockContext
 from labbook.blocks.line import LineBlock
 from labbook.charts import PALETTE, smooth_ema
-from labbook.errors import ReportError
+from labbook.errors import ReportError, ReportErrors
 from labbook.model import Run, RunSet, Series
 
 KEY_LINES = {
@@ -436,16 +436,25 @@ def test_a_run_name_cannot_inject_hover_fields() -> None:
 # --- warnings and errors ------------------------------------------------------------------
 
 
-def test_missing_key_warns_naming_key_and_runs_and_still_renders() -> None:
+def test_a_chart_with_nothing_to_draw_is_an_error_naming_key_and_runs() -> None:
+    # An empty chart reads as "nothing happened"; an error box says what is missing.
     runs = [make_run("a", {}, name="alpha"), make_run("b", {"other": ([0], [1.0])}, name="beta")]
-    html, figure, warnings = render({"line": "val/acc"}, runs)
-    assert figure["data"] == []
+    with pytest.raises(ReportErrors) as info:
+        render({"line": "val/acc"}, runs)
+    [error] = info.value.errors
+    assert "val/acc" in error.message and "alpha" in error.message and "beta" in error.message
+    assert error.line == KEY_LINES["line"] and error.file == "reports/r.md"
+    assert error.hint == "metrics these runs logged: other"
+
+
+def test_a_missing_key_beside_a_drawn_one_warns_and_still_renders() -> None:
+    runs = [make_run("a", {"loss": ([0, 1], [1.0, 0.5])}, name="alpha")]
+    html, figure, warnings = render({"line": ["loss", "val/acc"]}, runs)
+    assert [t["name"] for t in figure["data"]] == ["alpha · loss"]
     assert 'class="labbook-plot"' in html
-    assert len(warnings) == 1
-    warning = warnings[0]
+    [warning] = warnings
     assert isinstance(warning, ReportError)
-    assert "val/acc" in warning.message and "alpha" in warning.message and "beta" in warning.message
-    assert warning.line == KEY_LINES["line"] and warning.file == "reports/r.md"
+    assert warning.message.startswith("no run has any point of 'val/acc'")
 
 
 def test_glob_matching_nothing_warns() -> None:
@@ -501,3 +510,9 @@ def test_metric_keys_are_the_patterns() -> None:
         "train/*",
         "val/loss",
     ]
+
+
+def test_a_chart_over_no_runs_is_an_error_at_its_runs_line() -> None:
+    with pytest.raises(ReportError) as info:
+        render({"line": "loss", "runs": "empty"}, [])
+    assert info.value.message == "nothing to draw: the block's runs are none"

@@ -222,13 +222,15 @@ def test_good_report_has_no_errors_and_draws_its_runs(source: MemorySource) -> N
     assert '<span class="labbook-read-at"' in page.markdown
 
 
-def test_unknown_metric_is_a_warning_at_the_key_line(source: MemorySource) -> None:
+def test_unknown_metric_is_an_error_box_at_the_key_line(source: MemorySource) -> None:
     text = HEAD + "```labbook\nline: val/lost\nruns: sweep\n```\n" + TAIL
     page = compile_text(text, [source], FILE)
-    assert page.errors == []
-    (warning,) = page.warnings
-    assert (warning.file, warning.line) == (FILE, 11)
-    assert "no run has any point of 'val/lost'" in warning.message
+    assert page.warnings == []
+    (error,) = page.errors
+    assert (error.file, error.line) == (FILE, 11)
+    assert "no run has any point of 'val/lost'" in error.message
+    assert "did you mean 'val/loss'?" in str(error.hint)
+    assert page.markdown.count("labbook-error") == 1
 
 
 def test_block_without_runs_uses_every_run_set(source: MemorySource) -> None:

@@ -58,9 +58,9 @@ def test_every_unknown_option_is_reported_at_its_line(source: MemorySource) -> N
 
 def test_a_misspelt_metric_lists_the_keys_that_exist(source: MemorySource) -> None:
     page = compile_text(block("line: rsme\nruns: [a, b]\n"), [source])
-    [warning] = page.warnings
-    assert warning.message.startswith("no run has any point of 'rsme'")
-    assert warning.hint == "did you mean 'rmse'? metrics these runs logged: rmse, val/acc"
+    [error] = page.errors  # nothing drawn: an error box, not an empty chart
+    assert error.message.startswith("no run has any point of 'rsme'")
+    assert error.hint == "did you mean 'rmse'? metrics these runs logged: rmse, val/acc"
 
 
 def test_a_param_as_x_says_a_param_is_no_series(source: MemorySource) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..charts import FloatArray, IntArray, color_for, downsample, group_mean, rgba, smooth_ema
-from ..errors import LabbookError
+from ..errors import LabbookError, ReportErrors
 from ..escaping import json_for_script, plotly_text
 from ..model import Run, RunSet, as_number, column_value, load_series, sort_key
 from .base import (
@@ -151,6 +151,23 @@ class LineBlock(Block):
                         hint=self._missing_hint(key, runs),
                     )
                 )
+        if not runs:
+            raise self.ctx.error(
+                "nothing to draw: the block's runs are none",
+                "runs",
+                hint="check the run set's experiment and filter, or the block's `runs`",
+            )
+        if not traces:
+            # An empty chart reads as "nothing happened": say what is missing instead.
+            missing = [w for w in warnings if w.message.startswith("no run has any point")]
+            raise (
+                ReportErrors(missing or warnings)
+                if (missing or warnings)
+                else self.ctx.error(
+                    f"nothing to draw: no run has any point of {', '.join(self.patterns)}",
+                    "line",
+                )
+            )
         figure: dict[str, Any] = {"data": traces, "layout": self._layout(keys)}
         eid = self.ctx.element_id
         html = "".join(

@@ -127,7 +127,9 @@ def test_two_dead_trackers_cost_one_deadline_and_one_message_each(
     code, out, err, elapsed = run_cli(dead_book, "build", "-q")
     assert code == 1, err
     # Both trackers were waited for at once, each for its deadline, never again.
-    assert DEADLINE * 0.9 <= elapsed - baseline < DEADLINE * 1.6, (elapsed, baseline)
+    # (The wait overlaps the build's own work, so only the total is bounded below.)
+    assert elapsed >= DEADLINE, (elapsed, baseline)
+    assert elapsed - baseline < DEADLINE * 1.6, (elapsed, baseline)
     assert "(2 error(s), 0 warning(s))" in out
     errors = [line for line in err.splitlines() if line.startswith("error: ")]
     assert len(errors) == 2, err

@@ -111,3 +111,15 @@ def test_serve_rebuilds_when_a_local_run_changes(served: tuple[Path, str, Path])
     text = log.read_text()
     assert "re-reading local (changed)" in text, text[-3000:]
     assert "re-reading sweeps" not in text
+
+
+def test_serve_keeps_serving_through_report_errors(served: tuple[Path, str, Path]) -> None:
+    root, url, log = served
+    wait_for(url, "LR[0.1]", 120)
+    index = root / "reports" / "index.md"
+    index.write_text(index.read_text() + '\n{{ run("no-such-run").name }}\n')
+    page = wait_for(url, "labbook-error", 60)
+    assert "no run &#39;no-such-run&#39;" in page or "no run 'no-such-run'" in page
+    index.write_text(index.read_text().replace("no-such-run", "local:55099931"))
+    wait_for(url, "r18-lr0.1-s0</p>", 60)
+    assert "Aborted" not in log.read_text()

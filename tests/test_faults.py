@@ -239,3 +239,11 @@ def test_a_bad_per_source_option_names_the_valid_ones(tmp_path: Path) -> None:
     code, _, err, _ = run_cli(root2, "check")
     assert code == 1
     assert "'timeout' must be a number of seconds > 0" in err
+
+
+def test_python_only_hooks_are_no_config_options() -> None:
+    # `api=` is for Python callers (a W&B Api object); mkdocs.yml may set only the timeout.
+    with pytest.raises(SourceError) as info:
+        labbook.open_source("wandb:team/vision", api="not-an-api")
+    assert "unknown option 'api' for a wandb: source" in str(info.value)
+    assert "this source takes timeout" in str(info.value)

@@ -87,6 +87,9 @@ class Source(ABC):
     # True for a tracker reached over the network (a tracking server, the W&B API): it
     # has no file to watch, so a live preview re-reads it on an interval instead.
     remote: ClassVar[bool] = False
+    # The constructor keywords mkdocs.yml may set (`{uri: …, timeout: 10}`); None: every
+    # keyword-only one. A hook for Python callers (a W&B `api` object) is left out.
+    config_options: ClassVar[frozenset[str] | None] = None
 
     def __init__(self, location: str, *, name: str | None = None, base_dir: Path | None = None):
         self.location = location
@@ -426,7 +429,9 @@ def _check_options(cls: type[Source], options: dict[str, Any], uri: str) -> None
     valid = [
         name
         for name, p in params.items()
-        if p.kind is inspect.Parameter.KEYWORD_ONLY and name not in ("name", "base_dir")
+        if p.kind is inspect.Parameter.KEYWORD_ONLY
+        and name not in ("name", "base_dir")
+        and (cls.config_options is None or name in cls.config_options)
     ]
     unknown = sorted(set(options) - set(valid))
     if unknown:

@@ -78,6 +78,7 @@ class WandbApiSource(Source):
 
     scheme: ClassVar[str] = "wandb"
     remote: ClassVar[bool] = True
+    config_options: ClassVar[frozenset[str] | None] = frozenset({"timeout"})
 
     def __init__(
         self,

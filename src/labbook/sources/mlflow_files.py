@@ -166,16 +166,6 @@ class MlflowFileSource(Source):
 
     # -- extras --------------------------------------------------------------------------
 
-    def read_many(
-        self, runs: Sequence[Run], keys: Sequence[str] | None = None
-    ) -> dict[str, dict[str, Series]]:
-        """Gives run ID -> key -> series for the runs (every key they logged when `keys` is None)."""
-        out: dict[str, dict[str, Series]] = {}
-        for run in runs:
-            wanted = run.metric_keys() if keys is None else keys
-            out[run.id] = {key: run.series(key) for key in wanted}
-        return out
-
     def run_dir(self, run: Run) -> Path | None:
         """Gives the folder a run was read from, or None if it is not one of this source's."""
         return self._run_dirs.get(run.id)

@@ -114,6 +114,9 @@ class Resolver:
             self._probes[name] = thread
             thread.start()
 
+    def _deadline(self, name: str) -> float:
+        return self.sources[name].timeout or 0.0
+
     def _probe(self, name: str, source: Source) -> None:
         try:
             source.check_available()
@@ -141,7 +144,9 @@ class Resolver:
     def source(self, name: str) -> Source:
         """Gives a usable source by name; one that failed this build raises its problem at once."""
         probe = self._probes.get(name)
-        if probe is not None:
+        if probe is not None and probe.is_alive():
+            # Say on the terminal what the build is waiting for, and for how long at most.
+            advance(f"waiting for {name} (at most {self._deadline(name):g} s)", n=0)
             probe.join()
         if name in self.unusable:
             raise self._unusable_error(name)

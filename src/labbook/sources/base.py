@@ -215,6 +215,11 @@ class Source(ABC):
                 source=self.uri,
             ) from exc
 
+    @property
+    def timeout(self) -> float | None:
+        """Gives how long one request to the tracker may take, in seconds (None: no tracker)."""
+        return None
+
     def check_available(self) -> None:
         """Raises TrackerUnavailable if the tracker does not answer within its deadline.
 

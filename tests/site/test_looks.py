@@ -121,3 +121,45 @@ def test_charts_follow_the_palette_toggle(
     assert wait_colors(first, light_fg)["grid"] == light["grid"]
     assert wait_colors(last, light_fg)["paper"] == "rgba(0, 0, 0, 0)"
     assert visit.errors == []
+
+
+WIDEST_TABLE_JS = """() => {
+  const boxes = Array.from(document.querySelectorAll('.labbook-table-scroll'));
+  boxes.sort((a, b) => b.scrollWidth - a.scrollWidth);
+  const box = boxes[0];
+  const before = {scrollWidth: box.scrollWidth, clientWidth: box.clientWidth};
+  box.scrollLeft = box.scrollWidth;
+  const cells = box.querySelector('table').tHead.rows[0].cells;
+  const last = cells[cells.length - 1].getBoundingClientRect();
+  return {
+    ...before,
+    scrolled: box.scrollLeft,
+    tableWidth: box.querySelector('table').getBoundingClientRect().width,
+    last: {left: last.left, right: last.right},
+    header: cells[cells.length - 1].textContent,
+    viewport: window.innerWidth,
+    page: {scrollWidth: document.documentElement.scrollWidth,
+           clientWidth: document.documentElement.clientWidth},
+  };
+}"""
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("width", [400, 1280])
+def test_wide_tables_scroll_inside_the_page(
+    open_page: OpenPage, example_origins: dict[str, str], engine: str, width: int
+) -> None:
+    # variants holds the example's widest table (a dozen columns of params and metrics).
+    visit = open_page(example_origins[engine], page_path("variants"), width=width, height=900)
+    page = visit.page
+    page.locator(".labbook-table-scroll").first.scroll_into_view_if_needed()
+    seen = page.evaluate(WIDEST_TABLE_JS)
+    where = f"{engine} at {width}px: {seen}"
+    assert seen["scrollWidth"] > seen["clientWidth"], f"the table fits, nothing to test; {where}"
+    # The table keeps its natural width: its cells are not squeezed to the column.
+    assert seen["tableWidth"] == pytest.approx(seen["scrollWidth"], abs=1), where
+    assert seen["scrolled"] > 0, where
+    assert 0 <= seen["last"]["left"] < seen["last"]["right"] <= seen["viewport"], where
+    # Only the table's box scrolls, never the whole page.
+    assert seen["page"]["scrollWidth"] <= seen["page"]["clientWidth"], where
+    assert visit.errors == []

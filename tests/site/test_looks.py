@@ -7,13 +7,16 @@ Uses the session's built example sites and browser (tests/conftest.py).
 from __future__ import annotations
 
 import io
+import json
+import math
+import re
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.conftest import ENGINES, OpenPage, Visit
-from tests.site.test_browser import page_path, plots, wait_drawn
+from tests.conftest import ENGINES, BuiltSites, OpenPage, ServeDir, Visit, build_project
+from tests.site.test_browser import page_path, plots, wait_drawn, write_run
 
 pytestmark = pytest.mark.browser
 
@@ -163,3 +166,101 @@ def test_wide_tables_scroll_inside_the_page(
     # Only the table's box scrolls, never the whole page.
     assert seen["page"]["scrollWidth"] <= seen["page"]["clientWidth"], where
     assert visit.errors == []
+
+
+# --- log axes ---------------------------------------------------------------------------
+
+# Each run spans a range where Plotly puts ticks between powers of ten: 0.2..0.9 alone,
+# 0.2..2.5 (labelled "2, 1, 9, 8, 7 ..." top down before), and three decades.
+LOG_RANGES = {"tight": (0.2, 0.9), "across": (0.2, 2.5), "decades": (0.004, 3.0)}
+
+LOG_REPORT = "\n".join(
+    [
+        "---",
+        "title: Log axes",
+        "---",
+        "",
+        "# Log axes",
+        "",
+    ]
+    + [f"```labbook\nline: loss\nruns: [{name}0001]\nlog_y: true\n```\n" for name in LOG_RANGES]
+    + ["```labbook\nline: loss\nruns: [tight0001]\nx: loss\nlog_x: true\n```\n"]
+)
+
+TICKS_JS = """(el, axis) => Array.from(el.querySelectorAll('.' + axis + 'tick text')).map(
+  t => ({text: t.textContent, log10: t.__data__.x}))"""
+
+SI = {"μ": 1e-6, "m": 1e-3, "k": 1e3, "M": 1e6, "G": 1e9}
+
+
+def tick_number(text: str) -> float:
+    """Gives the number a tick label reads as (Plotly writes SI suffixes and a real minus)."""
+    match = re.fullmatch(r"([\d.]+(?:e[+-]\d+)?)([μmkMG]?)", text.replace("\u2212", "-"))
+    assert match, f"tick label {text!r} is not a number"
+    return float(match.group(1)) * SI.get(match.group(2), 1.0)
+
+
+@pytest.fixture(scope="session")
+def log_origin(tmp_path_factory: pytest.TempPathFactory, serve_dir: ServeDir) -> str:
+    root = tmp_path_factory.mktemp("log-axes") / "labbook"
+    (root / "reports").mkdir(parents=True)
+    (root / "mkdocs.yml").write_text(
+        "site_name: Log axes\ndocs_dir: reports\ntheme:\n  name: material\n"
+        "plugins:\n  - labbook:\n      sources: {local: runs}\n",
+        encoding="utf-8",
+    )
+    (root / "reports" / "log.md").write_text(LOG_REPORT, encoding="utf-8")
+    for name, (low, high) in LOG_RANGES.items():
+        values = [low * (high / low) ** (i / 20) for i in range(21)]
+        rows = [json.dumps({"step": i + 1, "loss": v}) for i, v in enumerate(values)]
+        write_run(root, f"{name}0001", {"name": name}, rows)
+    # The axes are Plotly's, drawn the same whichever engine built the page.
+    built = BuiltSites(root, build_project(root, ("mkdocs",)))
+    return serve_dir(built.site("mkdocs"))
+
+
+def check_log_ticks(plot: Any, axis: str, where: str) -> list[float]:
+    """Every tick label of a log axis reads as the value it marks; gives those values."""
+    ticks = plot.evaluate(TICKS_JS, axis)
+    assert len(ticks) >= 3, f"{where}: ticks {ticks}"
+    values = []
+    for tick in ticks:
+        marked = 10 ** tick["log10"]
+        shown = tick_number(tick["text"])
+        assert math.isclose(shown, marked, rel_tol=1e-6), f"{where}: {tick['text']!r} at {marked}"
+        values.append(marked)
+    return values
+
+
+def test_log_axes_label_every_tick_in_full(open_page: OpenPage, log_origin: str) -> None:
+    visit = open_page(log_origin, "/log/")
+    charts = plots(visit.page)
+    assert charts.count() == len(LOG_RANGES) + 1
+    for i, name in enumerate([*LOG_RANGES, "log x"]):
+        plot = charts.nth(i)
+        plot.scroll_into_view_if_needed()
+        wait_drawn(plot)
+        axis = "x" if name == "log x" else "y"
+        values = check_log_ticks(plot, axis, name)
+        if name != "decades":
+            # Ticks between powers of ten, each labelled in full: 0.2 reads 0.2, not 2.
+            assert any(math.isclose(v, 0.2) for v in values), f"{name}: {values}"
+    assert visit.errors == []
+
+
+def test_example_log_axes_label_every_tick_in_full(
+    open_page: OpenPage, example_origins: dict[str, str]
+) -> None:
+    for report in ("lr-sweep", "augment-ablation"):
+        visit = open_page(example_origins["mkdocs"], page_path(report))
+        charts = plots(visit.page)
+        logs = 0
+        for i in range(charts.count()):
+            plot = charts.nth(i)
+            plot.scroll_into_view_if_needed()
+            wait_drawn(plot)
+            if plot.evaluate("el => el._fullLayout.yaxis.type") == "log":
+                logs += 1
+                check_log_ticks(plot, "y", f"{report} chart {i}")
+        assert logs, f"{report} has no log axis any more"
+        assert visit.errors == []

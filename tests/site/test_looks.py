@@ -264,3 +264,27 @@ def test_example_log_axes_label_every_tick_in_full(
                 check_log_ticks(plot, "y", f"{report} chart {i}")
         assert logs, f"{report} has no log axis any more"
         assert visit.errors == []
+
+
+# --- narrow screens ---------------------------------------------------------------------
+
+PLOT_AREA_JS = """el => ({
+  orientation: el._fullLayout.legend.orientation,
+  plotWidth: el._fullLayout._size.w,
+  chartWidth: el.clientWidth,
+})"""
+
+
+@pytest.mark.parametrize(("width", "orientation"), [(400, "h"), (1280, "v")])
+def test_legend_goes_on_top_on_a_narrow_screen(
+    open_page: OpenPage, example_origins: dict[str, str], width: int, orientation: str
+) -> None:
+    visit = open_page(example_origins["mkdocs"], page_path("lr-sweep"), width=width)
+    plot = plots(visit.page).first
+    plot.scroll_into_view_if_needed()
+    wait_drawn(plot)
+    seen = plot.evaluate(PLOT_AREA_JS)
+    assert seen["orientation"] == orientation, seen
+    # The plot keeps most of the chart's width (a side legend left it under half at 400px).
+    assert seen["plotWidth"] > 0.6 * seen["chartWidth"], seen
+    assert visit.errors == []

@@ -99,6 +99,8 @@
     });
   }
 
+  var NARROW = 600; // px of chart width under which the legend sits above the plot
+
   function figureFor(plot) {
     var holder = document.getElementById(plot.getAttribute("data-labbook-figure"));
     return holder ? JSON.parse(holder.textContent) : null;
@@ -112,6 +114,15 @@
     var config = Object.assign({ responsive: true, displaylogo: false }, figure.config || {});
     var drawnIn = scheme();
     var layout = themed(figure.layout, themeUpdate(figure.layout, themeColors()));
+    if (plot.clientWidth < NARROW && !layout.legend.orientation) {
+      // On a phone a legend at the side leaves the plot a sliver; it goes on top instead.
+      layout.legend.orientation = "h";
+      layout.legend.x = 0;
+      layout.legend.xanchor = "left";
+      // Above the plot: below it the legend would lie over the x axis' title.
+      layout.legend.y = 1.02;
+      layout.legend.yanchor = "bottom";
+    }
     Plotly.newPlot(plot, figure.data, layout, config).then(function () {
       plot.setAttribute("data-labbook-scheme", drawnIn);
       plot.setAttribute("data-labbook-drawn", "true");

@@ -299,11 +299,13 @@ def test_log_axes_and_ranges() -> None:
     )
     xaxis, yaxis = figure["layout"]["xaxis"], figure["layout"]["yaxis"]
     assert xaxis["type"] == "log" and yaxis["type"] == "log"
+    assert xaxis["minorloglabels"] == yaxis["minorloglabels"] == "complete"
     assert xaxis["range"] == pytest.approx([0.0, 3.0])
     assert yaxis["range"] == pytest.approx([-3.0, 1.0])
     _, figure, _ = render({"line": "loss", "xrange": [0, 50], "yrange": [-1, 2]}, [run])
     assert figure["layout"]["xaxis"]["range"] == [0, 50]
     assert figure["layout"]["yaxis"]["range"] == [-1, 2]
+    assert "minorloglabels" not in figure["layout"]["yaxis"]
 
 
 def test_x_time_gives_iso_dates_on_a_date_axis() -> None:

@@ -305,8 +305,12 @@ def test_title_and_caption() -> None:
     out = TableBlock(
         {"table": ["name"], "title": "Runs <all>", "caption": "From the sweep"}, ctx()
     ).render(RunSet(sweep()))
-    assert '<div class="labbook-title">Runs &lt;all&gt;</div><table' in out.html
-    assert out.html.endswith('</table><p class="labbook-caption">From the sweep</p></div>')
+    # Title and caption stay put; only the table scrolls sideways in its box.
+    assert (
+        '<div class="labbook-title">Runs &lt;all&gt;</div><div class="labbook-table-scroll"><table'
+        in out.html
+    )
+    assert out.html.endswith('</table></div><p class="labbook-caption">From the sweep</p></div>')
 
 
 def test_canonical_column() -> None:

@@ -4,6 +4,103 @@
 (function () {
   "use strict";
 
+  // --- colours from Material's scheme --------------------------------------------------
+  // Charts take their colours from Material's CSS variables, so they follow the light
+  // (default) and dark (slate) schemes; trace colours are the figure's own and stay.
+
+  function cssColor(variable, fallback) {
+    // A probe element resolves the variable (which may itself use var() and hsla) to the
+    // rgb()/rgba() string Plotly reads.
+    var probe = document.createElement("span");
+    probe.style.display = "none";
+    probe.style.color = fallback;
+    probe.style.color = "var(" + variable + ", " + fallback + ")";
+    document.body.appendChild(probe);
+    var color = getComputedStyle(probe).color;
+    document.body.removeChild(probe);
+    return color;
+  }
+
+  function themeColors() {
+    return {
+      text: cssColor("--md-default-fg-color", "rgba(0, 0, 0, 0.87)"),
+      muted: cssColor("--md-default-fg-color--light", "rgba(0, 0, 0, 0.54)"),
+      line: cssColor("--md-default-fg-color--lighter", "rgba(0, 0, 0, 0.32)"),
+      grid: cssColor("--md-default-fg-color--lightest", "rgba(0, 0, 0, 0.07)"),
+      background: cssColor("--md-default-bg-color", "rgb(255, 255, 255)"),
+    };
+  }
+
+  function axisNames(layout) {
+    var names = Object.keys(layout || {}).filter(function (key) {
+      return /^[xy]axis\d*$/.test(key);
+    });
+    return names.length ? names : ["xaxis", "yaxis"];
+  }
+
+  // Gives the layout keys (Plotly.relayout's dotted form) that paint a chart in the scheme.
+  function themeUpdate(layout, colors) {
+    var update = {
+      paper_bgcolor: "rgba(0, 0, 0, 0)",
+      plot_bgcolor: "rgba(0, 0, 0, 0)",
+      "font.color": colors.text,
+      "legend.bgcolor": "rgba(0, 0, 0, 0)",
+      "hoverlabel.bgcolor": colors.background,
+      "hoverlabel.font.color": colors.text,
+      "modebar.bgcolor": "rgba(0, 0, 0, 0)",
+      "modebar.color": colors.muted,
+      "modebar.activecolor": colors.text,
+    };
+    axisNames(layout).forEach(function (axis) {
+      update[axis + ".gridcolor"] = colors.grid;
+      update[axis + ".zerolinecolor"] = colors.line;
+      update[axis + ".linecolor"] = colors.line;
+    });
+    return update;
+  }
+
+  // Gives a copy of a layout with the dotted keys of an update written into it.
+  function themed(layout, update) {
+    var out = JSON.parse(JSON.stringify(layout || {}));
+    Object.keys(update).forEach(function (path) {
+      var parts = path.split(".");
+      var node = out;
+      for (var i = 0; i < parts.length - 1; i++) {
+        if (typeof node[parts[i]] !== "object" || node[parts[i]] === null) node[parts[i]] = {};
+        node = node[parts[i]];
+      }
+      node[parts[parts.length - 1]] = update[path];
+    });
+    return out;
+  }
+
+  function scheme() {
+    return document.body.getAttribute("data-md-color-scheme") || "default";
+  }
+
+  function retheme(plot) {
+    if (plot.getAttribute("data-labbook-drawn") !== "true") return;
+    if (plot.getAttribute("data-labbook-scheme") === scheme()) return;
+    plot.setAttribute("data-labbook-scheme", scheme());
+    Plotly.relayout(plot, themeUpdate(plot.layout, themeColors()));
+  }
+
+  function rethemeAll() {
+    if (typeof Plotly === "undefined") return;
+    document.querySelectorAll(".labbook-plot[data-labbook-drawn]").forEach(retheme);
+  }
+
+  // Material's palette toggle flips data-md-color-scheme on <body>; drawn charts follow.
+  function watchScheme() {
+    if (!("MutationObserver" in window) || !document.body) return;
+    new MutationObserver(rethemeAll).observe(document.body, {
+      attributes: true,
+      attributeFilter: ["data-md-color-scheme"],
+    });
+  }
+
+  var NARROW = 600; // px of chart width under which the legend sits above the plot
+
   function figureFor(plot) {
     var holder = document.getElementById(plot.getAttribute("data-labbook-figure"));
     return holder ? JSON.parse(holder.textContent) : null;
@@ -15,8 +112,21 @@
     var figure = figureFor(plot);
     if (!figure || typeof Plotly === "undefined") return;
     var config = Object.assign({ responsive: true, displaylogo: false }, figure.config || {});
-    Plotly.newPlot(plot, figure.data, figure.layout, config).then(function () {
+    var drawnIn = scheme();
+    var layout = themed(figure.layout, themeUpdate(figure.layout, themeColors()));
+    if (plot.clientWidth < NARROW && !layout.legend.orientation) {
+      // On a phone a legend at the side leaves the plot a sliver; it goes on top instead.
+      layout.legend.orientation = "h";
+      layout.legend.x = 0;
+      layout.legend.xanchor = "left";
+      // Above the plot: below it the legend would lie over the x axis' title.
+      layout.legend.y = 1.02;
+      layout.legend.yanchor = "bottom";
+    }
+    Plotly.newPlot(plot, figure.data, layout, config).then(function () {
+      plot.setAttribute("data-labbook-scheme", drawnIn);
       plot.setAttribute("data-labbook-drawn", "true");
+      retheme(plot); // the scheme may have changed while Plotly drew
     });
   }
 
@@ -107,6 +217,12 @@
   function init() {
     drawCharts(document);
     makeSortable(document);
+  }
+
+  if (document.body) {
+    watchScheme();
+  } else {
+    document.addEventListener("DOMContentLoaded", watchScheme);
   }
 
   // Material's instant navigation swaps pages without a load event; document$ tells us.

@@ -483,6 +483,11 @@ class LineBlock(Block):
             "title": {"text": plotly_text(y_title)},
             "type": "log" if self.log_y else "linear",
         }
+        for axis in (xaxis, yaxis):
+            if axis["type"] == "log":
+                # Plotly labels the ticks between powers of ten with a bare leading digit
+                # ("2" for 0.2), which reads as a different number; label each in full.
+                axis["minorloglabels"] = "complete"
         if self.xrange is not None:
             xaxis["range"] = self.xrange
         if self.yrange is not None:

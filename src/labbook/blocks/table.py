@@ -150,10 +150,14 @@ class TableBlock(Block):
             [
                 f'<div class="labbook-block labbook-table-block" id="{self.ctx.element_id}">',
                 title_html(self.title),
+                # The table keeps its natural width and scrolls inside this box, so a
+                # narrow column or screen never cuts off its right-hand columns.
+                '<div class="labbook-table-scroll">',
                 '<table class="labbook-table" data-sortable="true">',
                 f"<thead><tr>{''.join(head)}</tr></thead>",
                 f"<tbody>{body}</tbody>",
                 "</table>",
+                "</div>",
                 caption_html(self.caption),
                 "</div>",
             ]

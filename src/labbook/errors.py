@@ -137,7 +137,7 @@ def at_place(error: LabbookError, file: str | Path | None, line: int | None) -> 
     """
     if isinstance(error, SourceError) and error.file is None:
         kind = TrackerUnavailable if isinstance(error, TrackerUnavailable) else SourceError
-        return kind(error.message, file=file, line=line, source=error.source, hint=error.hint).because(
-            error
-        )
+        return kind(
+            error.message, file=file, line=line, source=error.source, hint=error.hint
+        ).because(error)
     return error.located(file=file, line=line)

@@ -71,7 +71,6 @@ class LabbookPlugin(BasePlugin[LabbookConfig]):  # type: ignore[no-untyped-call]
                 errors = [("labbook", PluginError(str(exc)))]
         return errors, warnings
 
-
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig | None:
         if not self.config.enabled:
             return config
@@ -149,4 +148,3 @@ class LabbookPlugin(BasePlugin[LabbookConfig]):  # type: ignore[no-untyped-call]
         if self.compiler is not None:
             live.watch(server, self.compiler.project.sources)
         return server
-

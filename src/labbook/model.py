@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol, overload
 import numpy as np
 import numpy.typing as npt
 
+from .goals import Goals, goal_of
 from .progress import advance, timed
 
 if TYPE_CHECKING:
@@ -262,7 +263,9 @@ def column_value(run: Run, column: str) -> Any:
 class RunSet:
     """An ordered set of runs, as a query or a list of references gives them."""
 
-    def __init__(self, runs: Iterable[Run] = (), name: str | None = None) -> None:
+    def __init__(
+        self, runs: Iterable[Run] = (), name: str | None = None, goals: Goals | None = None
+    ) -> None:
         self._runs: list[Run] = []
         seen: set[str] = set()
         for run in runs:
@@ -270,6 +273,8 @@ class RunSet:
                 seen.add(run.ref)
                 self._runs.append(run)
         self.name = name
+        # The report's metric goals (`goals:` in mkdocs.yml); None: the name rule alone.
+        self.goals = goals
 
     def __iter__(self) -> Iterator[Run]:
         return iter(self._runs)
@@ -286,11 +291,11 @@ class RunSet:
     def __getitem__(self, index: slice) -> RunSet: ...
     def __getitem__(self, index: int | slice) -> Run | RunSet:
         if isinstance(index, slice):
-            return RunSet(self._runs[index])
+            return RunSet(self._runs[index], goals=self.goals)
         return self._runs[index]
 
     def __add__(self, other: RunSet) -> RunSet:
-        return RunSet([*self._runs, *other._runs])
+        return RunSet([*self._runs, *other._runs], goals=self.goals or other.goals)
 
     def __repr__(self) -> str:
         return f"RunSet({[r.ref for r in self._runs]!r})"
@@ -300,7 +305,7 @@ class RunSet:
         return [r.id for r in self._runs]
 
     def filter(self, predicate: Callable[[Run], bool]) -> RunSet:
-        return RunSet([r for r in self._runs if predicate(r)], self.name)
+        return RunSet([r for r in self._runs if predicate(r)], self.name, self.goals)
 
     def values(self, key: str) -> list[Any]:
         """Gives each run's value of a column (see `column_value`), None where it has none."""
@@ -309,8 +314,17 @@ class RunSet:
     def _numbers(self, key: str) -> list[float]:
         return [float(v) for v in self.values(key) if is_number(v) and math.isfinite(float(v))]
 
-    def best(self, key: str, mode: str = "max") -> Run | None:
-        """Gives the run with the highest (mode="max") or lowest (mode="min") finite value."""
+    def best(self, key: str, mode: str | None = None) -> Run | None:
+        """Gives the run with the best finite value: highest (mode="max") or lowest ("min").
+
+        Without a mode the metric's goal decides (`labbook.goals`: the `goals:` option,
+        else the name rule, so `best("val/loss")` is the lowest loss).
+        """
+        if mode is None:
+            if self.goals is not None:
+                mode = self.goals.mode(key, f'best("{key}")')
+            else:
+                mode = goal_of(key)[0]
         if mode not in ("max", "min"):
             raise ValueError(f"best(): mode must be 'max' or 'min', not {mode!r}")
         scored = [

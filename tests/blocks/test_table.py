@@ -331,7 +331,7 @@ def test_metric_keys() -> None:
         ({"table": ["params."]}, "table"),
         ({"table": ["name"], "only_differing": "yes"}, "only_differing"),
         ({"table": ["name"], "highlight": ["val/acc"]}, "highlight"),
-        ({"table": ["name", "val/acc"], "highlight": {"val/acc": "best"}}, "highlight"),
+        ({"table": ["name", "val/acc"], "highlight": {"val/acc": "top"}}, "highlight"),
         ({"table": ["name"], "highlight": {"val/acc": "max"}}, "highlight"),
         ({"table": ["name"], "sort": 5}, "sort"),
         ({"table": ["name"], "sort": []}, "sort"),

@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 
 from ..errors import LabbookError, ReportError, ReportErrors
 from ..escaping import escape_html
+from ..goals import Goals
 from ..model import Run, RunSet
 
 # Options every kind takes; charts add `height`.
@@ -30,6 +31,7 @@ class BlockContext:
     max_points: int = 1500
     # Where a run's name links to (its notebook page, else its tracker); None: no link.
     run_link: Callable[[Run], str | None] = lambda run: run.url
+    goals: Goals | None = None  # the report's metric goals, for `best`; None: the name rule
 
     def line_of(self, option: str | None = None) -> int:
         """Gives the report line of an option, else of the block's fence."""

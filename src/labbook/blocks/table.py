@@ -10,6 +10,7 @@ from typing import Any
 
 from ..errors import LabbookError
 from ..escaping import escape_html, safe_link
+from ..goals import goal_of
 from ..model import (
     ATTRIBUTES,
     MISSING_RANK,
@@ -142,7 +143,7 @@ class TableBlock(Block):
                 f'<th data-key="{html_text(column.key)}" data-type="{kind}"{aria}>'
                 f"{html_text(column.header)}</th>"
             )
-            best = _best(values, self.highlight.get(column.key))
+            best = _best(values, self._highlight_mode(column))
             for i, (run, value) in enumerate(zip(rows, values, strict=True)):
                 body_cells[i].append(self._cell(run, column, value, kind, best))
         body = "".join(f"<tr>{''.join(cells)}</tr>" for cells in body_cells)
@@ -159,6 +160,16 @@ class TableBlock(Block):
             ]
         )
         return RenderedBlock(html=html, warnings=warnings)
+
+    def _highlight_mode(self, column: Column) -> str | None:
+        """Gives a column's highlight, max or min; `best` is the metric's goal."""
+        mode = self.highlight.get(column.key)
+        if mode != "best":
+            return mode
+        used_as = f"highlight: {{{column.header}: best}}"
+        if self.ctx.goals is not None:
+            return self.ctx.goals.mode(column.key, used_as, self.ctx.line_of("highlight"))
+        return goal_of(column.key)[0]
 
     def _cell(self, run: Run, column: Column, value: Any, kind: str, best: float | None) -> str:
         attrs = f' data-value="{html_text(_sort_value(value))}"'
@@ -241,18 +252,18 @@ def _highlight_option(spec: Mapping[str, Any], ctx: BlockContext) -> dict[str, s
         return {}
     if not isinstance(value, Mapping):
         raise ctx.error(
-            f"'highlight' must map columns to max or min, not {value!r}",
+            f"'highlight' must map columns to max, min or best, not {value!r}",
             "highlight",
             hint="write e.g. `highlight: {metrics.val/acc: max, val/loss: min}`",
         )
     out: dict[str, str] = {}
     for column, mode in value.items():
         key = canonical_column(_check_column(column, "highlight", ctx))
-        if mode not in ("max", "min"):
+        if mode not in ("max", "min", "best"):
             raise ctx.error(
-                f"'highlight': {column} must be max or min, not {mode!r}",
+                f"'highlight': {column} must be max, min or best, not {mode!r}",
                 "highlight",
-                hint=f"write e.g. `highlight: {{{column}: max}}`",
+                hint=f"write e.g. `highlight: {{{column}: best}}` (best: the metric's goal)",
             )
         out[key] = str(mode)
     return out

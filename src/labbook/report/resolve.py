@@ -56,7 +56,7 @@ class UnresolvedRunSet(RunSet):
     def values(self, key: str) -> list[Any]:
         raise self.problem()
 
-    def best(self, key: str, mode: str = "max") -> Run | None:
+    def best(self, key: str, mode: str | None = None) -> Run | None:
         raise self.problem()
 
     def mean(self, key: str) -> float | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -260,6 +261,57 @@ def column_value(run: Run, column: str) -> Any:
     return run.summary.get(column)
 
 
+def known_keys_hint(key: str, known: list[str], label: str, shown: int = 12) -> str:
+    """Gives a hint naming the keys that exist, closest to `key` first."""
+    if not known:
+        return f"no {label.split()[0]} at all: check the `runs` option"
+    near = difflib.get_close_matches(key.strip(), known, n=3, cutoff=0.5)
+    rest = [k for k in known if k not in near]
+    listed = [*near, *rest][:shown]
+    more = f" and {len(known) - shown} more" if len(known) > shown else ""
+    closest = f"did you mean {near[0]!r}? " if near else ""
+    return f"{closest}{label}: {', '.join(listed)}{more}"
+
+
+def known_columns(runs: Iterable[Run]) -> list[str]:
+    """Gives every column these runs have a value for: attributes, params.K, tags.K, metrics.K."""
+    runs = list(runs)
+    params = sorted({k for r in runs for k in r.params})
+    tags = sorted({k for r in runs for k in r.tags if k not in r.hidden_tags})
+    metrics = sorted({k for r in runs for k in r.summary})
+    return [
+        "name",
+        "id",
+        *[f"params.{k}" for k in params],
+        *[f"tags.{k}" for k in tags],
+        *[f"metrics.{k}" for k in metrics],
+    ]
+
+
+def missing_key_hint(key: str, runs: Iterable[Run]) -> str:
+    """Gives a hint for a key no run has, naming the columns that exist, closest first.
+
+    A bare name means a metric, so it is matched against the bare metric keys; a name
+    that is a param, not a metric, is told to say `params.NAME`.
+    """
+    runs = list(runs)
+    known = known_columns(runs)
+    if "." in key and key.partition(".")[0] in (
+        "params",
+        "tags",
+        "metrics",
+        "param",
+        "tag",
+        "metric",
+    ):
+        return known_keys_hint(key, known, "columns these runs have")
+    if any(key in r.params for r in runs):
+        return f"{key!r} is a param, not a metric: write params.{key}"
+    metrics = [k.removeprefix("metrics.") for k in known if k.startswith("metrics.")]
+    others = [k for k in known if not k.startswith("metrics.")]
+    return known_keys_hint(key, metrics + others, "columns these runs have")
+
+
 class RunSet:
     """An ordered set of runs, as a query or a list of references gives them."""
 
@@ -308,8 +360,21 @@ class RunSet:
         return RunSet([r for r in self._runs if predicate(r)], self.name, self.goals)
 
     def values(self, key: str) -> list[Any]:
-        """Gives each run's value of a column (see `column_value`), None where it has none."""
-        return [column_value(r, key) for r in self._runs]
+        """Gives each run's value of a column (see `column_value`), None where it has none.
+
+        A key that no run of a non-empty set has is a QueryError naming the keys that exist:
+        a misspelt `rsme` must not read as "no values".
+        """
+        found = [column_value(r, key) for r in self._runs]
+        if self._runs and all(v is None for v in found):
+            self._unknown(key)
+        return found
+
+    def _unknown(self, key: str) -> None:
+        from .errors import QueryError
+
+        what = f"run set {self.name!r}" if self.name else "these runs"
+        raise QueryError(f"no run of {what} has {key!r}", hint=missing_key_hint(key, self._runs))
 
     def _numbers(self, key: str) -> list[float]:
         return [float(v) for v in self.values(key) if is_number(v) and math.isfinite(float(v))]
@@ -320,6 +385,7 @@ class RunSet:
         Without a mode the metric's goal decides (`labbook.goals`: the `goals:` option,
         else the name rule, so `best("val/loss")` is the lowest loss).
         """
+        found = self.values(key)  # a misspelt key fails before any goal is assumed
         if mode is None:
             if self.goals is not None:
                 mode = self.goals.mode(key, f'best("{key}")')
@@ -329,8 +395,8 @@ class RunSet:
             raise ValueError(f"best(): mode must be 'max' or 'min', not {mode!r}")
         scored = [
             (float(v), r)
-            for r in self._runs
-            if is_number(v := column_value(r, key)) and math.isfinite(float(v))
+            for r, v in zip(self._runs, found, strict=True)
+            if is_number(v) and math.isfinite(float(v))
         ]
         if not scored:
             return None

@@ -223,3 +223,143 @@ def _compile_project(book: Path) -> CompiledPage:
 
     compiler = ProjectCompiler(Project.load(book / "mkdocs.yml"))
     return compiler.compile_file(book / "reports" / "index.md")
+
+
+# --- misspelt keys are errors naming what exists -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("expression", "suggestion"),
+    [
+        ('{{ sweep.best("rsme").name }}', "did you mean 'rmse'?"),
+        ('{{ sweep.mean("rsme") }}', "did you mean 'rmse'?"),
+        ('{{ sweep.std("val/acc_") }}', "did you mean 'val/acc'?"),
+        ('{{ sweep.values("metrics.rsme") }}', "did you mean 'metrics.rmse'?"),
+        ('{{ sweep.best("rsme", "min") }}', "did you mean 'rmse'?"),
+    ],
+)
+def test_an_unknown_key_in_an_expression_is_an_error_at_its_line(
+    expression: str, suggestion: str
+) -> None:
+    page = _compile(f"Intro.\n\n{expression}\n")
+    assert len(page.errors) == 1
+    error = page.errors[0]
+    assert error.line == 7
+    assert "no run of run set 'sweep' has" in error.message
+    assert error.hint is not None and error.hint.startswith(suggestion)
+    assert page.notes == []  # a misspelt key assumes no goal
+    assert "labbook-error" in page.markdown
+
+
+def test_a_bare_param_name_is_told_to_say_params() -> None:
+    source = MemorySource([make_run("a", "alpha", params={"alpha": 0.1}, summary={"rmse": 1})])
+    page = compile_report(
+        Path("reports/r.md"),
+        FRONT + '{{ sweep.mean("alpha") }}\n',
+        resolver_for(source),
+        CompileOptions(display_path="reports/r.md"),
+    )
+    assert page.errors[0].hint == "'alpha' is a param, not a metric: write params.alpha"
+
+
+def test_a_key_some_runs_lack_is_not_an_error() -> None:
+    runs = RunSet([*_source().runs, make_run("d", "delta", summary={"other": 1.0})])
+    assert runs.values("rmse") == [0.9, 0.2, 0.5, None]
+    best = runs.best("rmse")
+    assert best is not None and best.name == "bravo"
+    assert RunSet().best("rmse") is None  # an empty set has nothing to name
+
+
+def test_library_best_on_an_unknown_key_raises_a_query_error() -> None:
+    from labbook.errors import QueryError
+
+    with pytest.raises(QueryError, match="no run of these runs has 'rsme'"):
+        RunSet(_source().runs).best("rsme")
+
+
+BAD_TABLE = """\
+```labbook
+table: [name, {columns}]
+runs: sweep
+sort: {sort}
+```
+"""
+
+
+@pytest.mark.parametrize(
+    ("columns", "sort", "line", "message", "hint"),
+    [
+        (
+            "metrics.rsme",
+            "name",
+            6,
+            "'table': no run of this block has 'metrics.rsme'",
+            "did you mean 'metrics.rmse'?",
+        ),
+        (
+            "params.alhpa",
+            "name",
+            6,
+            "'table': no run of this block has 'params.alhpa'",
+            "did you mean 'params.alpha'?",
+        ),
+        ("rsme", "name", 6, "'table': no run of this block has 'rsme'", "did you mean 'rmse'?"),
+        (
+            "alpha",
+            "name",
+            6,
+            "'table': no run of this block has 'alpha'",
+            "'alpha' is a param, not a metric: write params.alpha",
+        ),
+        (
+            "rmse",
+            "metrics.rsme desc",
+            8,
+            "'sort': no run of this block has 'metrics.rsme'",
+            "did you mean 'metrics.rmse'?",
+        ),
+        (
+            "rmse",
+            "metrics.rmse ascending",
+            8,
+            "'sort': 'metrics.rmse ascending': the direction must be asc or desc, not 'ascending'",
+            "write `sort: metrics.rmse asc`",
+        ),
+    ],
+)
+def test_a_misspelt_table_key_is_an_error_at_its_line(
+    columns: str, sort: str, line: int, message: str, hint: str
+) -> None:
+    source = MemorySource(
+        [
+            make_run("a", "alpha", params={"alpha": 0.1}, summary={"rmse": 0.9}),
+            make_run("b", "bravo", params={"alpha": 0.2}, summary={"rmse": 0.2}),
+        ]
+    )
+    page = compile_report(
+        Path("reports/r.md"),
+        FRONT + BAD_TABLE.format(columns=columns, sort=sort),
+        resolver_for(source),
+        CompileOptions(display_path="reports/r.md"),
+    )
+    assert len(page.errors) == 1, page.errors
+    error = page.errors[0]
+    assert (error.file, error.line, error.message) == ("reports/r.md", line, message)
+    assert error.hint is not None and error.hint.startswith(hint)
+
+
+def test_check_reports_the_misspellings_on_the_example_runs(tmp_path: Path) -> None:
+    book = _project(tmp_path)
+    (book / "reports" / "bad.md").write_text(
+        "---\nruns:\n  s: {source: local, experiment: cifar-sweep}\n---\n# Bad\n\n"
+        '{{ s.best("val/los").name }}\n\n'
+        "```labbook\ntable: [name, val/acc]\nruns: s\nsort: val/acc ascending\n```\n\n"
+        "```labbook\ntable: [name, params.lrr]\nruns: s\n```\n",
+        encoding="utf-8",
+    )
+    code, out = _check(book)
+    assert code == 1
+    assert "reports/bad.md:7: no run of run set 's' has 'val/los'. did you mean 'val/loss'?" in out
+    assert (
+        "reports/bad.md:12: 'sort': 'val/acc ascending': the direction must be asc or desc" in out
+    )

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ..errors import LabbookError
+from ..errors import LabbookError, ReportErrors
 from ..escaping import escape_html, safe_link
 from ..goals import goal_of
 from ..model import (
@@ -21,6 +21,7 @@ from ..model import (
     column_value,
     format_seconds,
     is_number,
+    missing_key_hint,
     sort_key,
 )
 from .base import (
@@ -53,6 +54,12 @@ _ALIASES = {
     "run_name": "name",
     "attributes.run_name": "name",
 }
+
+
+# Directions an author may write after a sort column that labbook does not take.
+_DIRECTION_WORDS = frozenset(
+    {"ascending", "descending", "up", "down", "increasing", "decreasing", "reverse", "reversed"}
+)
 
 
 @dataclass(frozen=True)
@@ -110,6 +117,7 @@ class TableBlock(Block):
     def render(self, runs: RunSet) -> RenderedBlock:
         """Gives the table's HTML: sortable headers, one row per run, best values marked."""
         warnings: list[LabbookError] = []
+        self._check_keys(list(runs))
         rows = _sorted_runs(list(runs), self.sort)
         if self.limit is not None:
             rows = rows[: self.limit]
@@ -160,6 +168,31 @@ class TableBlock(Block):
             ]
         )
         return RenderedBlock(html=html, warnings=warnings)
+
+    def _check_keys(self, runs: list[Run]) -> None:
+        """Raises a ReportError for each column or sort key that no run of the block has.
+
+        A column some runs lack is normal (an empty cell); one that none has is a misspelling,
+        which would otherwise show as an empty column or an unsorted table.
+        """
+        if not runs:
+            return
+        wanted = [(c.header, c.key, "table") for c in self.columns or []]
+        wanted += [(s.column, s.column, "sort") for s in self.sort]
+        errors: list[LabbookError] = []
+        for header, key, option in wanted:
+            if key in ATTRIBUTES or any(column_value(r, key) is not None for r in runs):
+                continue
+            # As written when bare (`rsme`), else canonical (`param.lr` is `params.lr`).
+            spelled = header if key == f"metrics.{header}" else key
+            hint = missing_key_hint(spelled, runs)
+            errors.append(
+                self.ctx.error(f"{option!r}: no run of this block has {header!r}", option, hint)
+            )
+        if len(errors) == 1:
+            raise errors[0]
+        if errors:
+            raise ReportErrors(errors)
 
     def _highlight_mode(self, column: Column) -> str | None:
         """Gives a column's highlight, max or min; `best` is the metric's goal."""
@@ -284,6 +317,13 @@ def _sort_option(spec: Mapping[str, Any], ctx: BlockContext) -> list[SortKey]:
         if column and direction.lower() in ("asc", "desc"):
             descending = direction.lower() == "desc"
             text = column.strip()
+        elif column and direction.lower() in _DIRECTION_WORDS:
+            raise ctx.error(
+                f"'sort': {text!r}: the direction must be asc or desc, not {direction!r}",
+                "sort",
+                hint=f"write `sort: {column.strip()} "
+                f"{'desc' if direction.lower().startswith(('desc', 'down', 'dec')) else 'asc'}`",
+            )
         elif text.startswith("-"):
             descending = True
             text = text[1:].strip()

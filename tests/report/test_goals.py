@@ -363,3 +363,36 @@ def test_check_reports_the_misspellings_on_the_example_runs(tmp_path: Path) -> N
     assert (
         "reports/bad.md:12: 'sort': 'val/acc ascending': the direction must be asc or desc" in out
     )
+
+
+def _filtered(filter_text: str) -> CompiledPage:
+    front = (
+        "---\nruns:\n  sweep: {source: mem, experiment: exp}\n"
+        f"  picked: {{source: mem, experiment: exp, filter: {filter_text!r}}}\n---\n"
+    )
+    text = front + "{{ sweep | length }}\n"
+    options = CompileOptions(display_path="reports/r.md")
+    return compile_report(Path("reports/r.md"), text, resolver_for(_source()), options)
+
+
+def test_a_filter_on_a_key_no_run_has_is_a_warning_with_suggestions() -> None:
+    page = _filtered("metrics.rsme < 0.5")
+    assert page.errors == []
+    assert len(page.warnings) == 1
+    warning = page.warnings[0]
+    assert warning.line == 4
+    assert warning.message == (
+        "run set 'picked': the filter names 'metrics.rsme', which none of the 3 runs has"
+    )
+    assert warning.hint is not None and warning.hint.startswith("did you mean 'metrics.rmse'?")
+
+
+def test_a_filter_matching_no_run_is_a_warning() -> None:
+    page = _filtered("metrics.rmse < 0.1")
+    assert [w.message for w in page.warnings] == [
+        "run set 'picked': the filter 'metrics.rmse < 0.1' matches none of the 3 runs"
+    ]
+
+
+def test_a_filter_that_matches_gives_no_warning() -> None:
+    assert _filtered("metrics.rmse < 0.6").warnings == []

@@ -241,7 +241,7 @@ def compile_report(
 
     page.warnings.extend(parsed.warnings)
     run_sets, set_errors = resolve_run_sets(
-        resolver, parsed.front_matter, parsed.front_matter_lines, Path(display)
+        resolver, parsed.front_matter, parsed.front_matter_lines, Path(display), page.warnings
     )
     page.errors.extend(set_errors)
     goals = Goals(options.goals, file=display)

@@ -88,6 +88,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     project = Project.load(args.config_file)
     result = check_project(project)
+    for note in result.notes:  # assumptions, such as a metric goal the name rule gave
+        print(note)
     # Unknown metrics are warnings on the page, but a check's job is to catch them: report
     # problems are errors here; what a source could not read fails only under --strict.
     errors, warnings = _print_problems(

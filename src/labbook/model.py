@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol, overload
 import numpy as np
 import numpy.typing as npt
 
+from .goals import Goals, goal_of
 from .progress import advance, timed
 
 if TYPE_CHECKING:
@@ -259,10 +261,63 @@ def column_value(run: Run, column: str) -> Any:
     return run.summary.get(column)
 
 
+def known_keys_hint(key: str, known: list[str], label: str, shown: int = 12) -> str:
+    """Gives a hint naming the keys that exist, closest to `key` first."""
+    if not known:
+        return f"no {label.split()[0]} at all: check the `runs` option"
+    near = difflib.get_close_matches(key.strip(), known, n=3, cutoff=0.5)
+    rest = [k for k in known if k not in near]
+    listed = [*near, *rest][:shown]
+    more = f" and {len(known) - shown} more" if len(known) > shown else ""
+    closest = f"did you mean {near[0]!r}? " if near else ""
+    return f"{closest}{label}: {', '.join(listed)}{more}"
+
+
+def known_columns(runs: Iterable[Run]) -> list[str]:
+    """Gives every column these runs have a value for: attributes, params.K, tags.K, metrics.K."""
+    runs = list(runs)
+    params = sorted({k for r in runs for k in r.params})
+    tags = sorted({k for r in runs for k in r.tags if k not in r.hidden_tags})
+    metrics = sorted({k for r in runs for k in r.summary})
+    return [
+        "name",
+        "id",
+        *[f"params.{k}" for k in params],
+        *[f"tags.{k}" for k in tags],
+        *[f"metrics.{k}" for k in metrics],
+    ]
+
+
+def missing_key_hint(key: str, runs: Iterable[Run]) -> str:
+    """Gives a hint for a key no run has, naming the columns that exist, closest first.
+
+    A bare name means a metric, so it is matched against the bare metric keys; a name
+    that is a param, not a metric, is told to say `params.NAME`.
+    """
+    runs = list(runs)
+    known = known_columns(runs)
+    if "." in key and key.partition(".")[0] in (
+        "params",
+        "tags",
+        "metrics",
+        "param",
+        "tag",
+        "metric",
+    ):
+        return known_keys_hint(key, known, "columns these runs have")
+    if any(key in r.params for r in runs):
+        return f"{key!r} is a param, not a metric: write params.{key}"
+    metrics = [k.removeprefix("metrics.") for k in known if k.startswith("metrics.")]
+    others = [k for k in known if not k.startswith("metrics.")]
+    return known_keys_hint(key, metrics + others, "columns these runs have")
+
+
 class RunSet:
     """An ordered set of runs, as a query or a list of references gives them."""
 
-    def __init__(self, runs: Iterable[Run] = (), name: str | None = None) -> None:
+    def __init__(
+        self, runs: Iterable[Run] = (), name: str | None = None, goals: Goals | None = None
+    ) -> None:
         self._runs: list[Run] = []
         seen: set[str] = set()
         for run in runs:
@@ -270,6 +325,8 @@ class RunSet:
                 seen.add(run.ref)
                 self._runs.append(run)
         self.name = name
+        # The report's metric goals (`goals:` in mkdocs.yml); None: the name rule alone.
+        self.goals = goals
 
     def __iter__(self) -> Iterator[Run]:
         return iter(self._runs)
@@ -286,11 +343,11 @@ class RunSet:
     def __getitem__(self, index: slice) -> RunSet: ...
     def __getitem__(self, index: int | slice) -> Run | RunSet:
         if isinstance(index, slice):
-            return RunSet(self._runs[index])
+            return RunSet(self._runs[index], goals=self.goals)
         return self._runs[index]
 
     def __add__(self, other: RunSet) -> RunSet:
-        return RunSet([*self._runs, *other._runs])
+        return RunSet([*self._runs, *other._runs], goals=self.goals or other.goals)
 
     def __repr__(self) -> str:
         return f"RunSet({[r.ref for r in self._runs]!r})"
@@ -300,23 +357,46 @@ class RunSet:
         return [r.id for r in self._runs]
 
     def filter(self, predicate: Callable[[Run], bool]) -> RunSet:
-        return RunSet([r for r in self._runs if predicate(r)], self.name)
+        return RunSet([r for r in self._runs if predicate(r)], self.name, self.goals)
 
     def values(self, key: str) -> list[Any]:
-        """Gives each run's value of a column (see `column_value`), None where it has none."""
-        return [column_value(r, key) for r in self._runs]
+        """Gives each run's value of a column (see `column_value`), None where it has none.
+
+        A key that no run of a non-empty set has is a QueryError naming the keys that exist:
+        a misspelt `rsme` must not read as "no values".
+        """
+        found = [column_value(r, key) for r in self._runs]
+        if self._runs and all(v is None for v in found):
+            self._unknown(key)
+        return found
+
+    def _unknown(self, key: str) -> None:
+        from .errors import QueryError
+
+        what = f"run set {self.name!r}" if self.name else "these runs"
+        raise QueryError(f"no run of {what} has {key!r}", hint=missing_key_hint(key, self._runs))
 
     def _numbers(self, key: str) -> list[float]:
         return [float(v) for v in self.values(key) if is_number(v) and math.isfinite(float(v))]
 
-    def best(self, key: str, mode: str = "max") -> Run | None:
-        """Gives the run with the highest (mode="max") or lowest (mode="min") finite value."""
+    def best(self, key: str, mode: str | None = None) -> Run | None:
+        """Gives the run with the best finite value: highest (mode="max") or lowest ("min").
+
+        Without a mode the metric's goal decides (`labbook.goals`: the `goals:` option,
+        else the name rule, so `best("val/loss")` is the lowest loss).
+        """
+        found = self.values(key)  # a misspelt key fails before any goal is assumed
+        if mode is None:
+            if self.goals is not None:
+                mode = self.goals.mode(key, f'best("{key}")')
+            else:
+                mode = goal_of(key)[0]
         if mode not in ("max", "min"):
             raise ValueError(f"best(): mode must be 'max' or 'min', not {mode!r}")
         scored = [
             (float(v), r)
-            for r in self._runs
-            if is_number(v := column_value(r, key)) and math.isfinite(float(v))
+            for r, v in zip(self._runs, found, strict=True)
+            if is_number(v) and math.isfinite(float(v))
         ]
         if not scored:
             return None

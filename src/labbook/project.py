@@ -12,6 +12,7 @@ from mkdocs.config import config_options as c
 from mkdocs.config.base import BaseConfigOption, Config, ValidationError
 
 from .errors import ConfigError, LabbookError
+from .goals import GOAL_MODES
 from .sources.base import Source, open_source
 
 DEFAULT_MAX_POINTS = 1500
@@ -68,6 +69,24 @@ class _MaxPoints(c.Type[int]):
         return number
 
 
+class _Goals(BaseConfigOption[dict[str, str]]):
+    """`goals:` maps metric keys to `min` or `max` (see `labbook.goals`)."""
+
+    def run_validation(self, value: object) -> dict[str, str]:
+        if value is None:
+            return {}
+        if not isinstance(value, Mapping):
+            raise ValidationError('must map metric keys to min or max, e.g. `{rmse: min}`')
+        goals: dict[str, str] = {}
+        for key, mode in value.items():
+            if not isinstance(key, str) or not key.strip():
+                raise ValidationError(f"metric key {key!r} must be text")
+            if mode not in GOAL_MODES:
+                raise ValidationError(f"{key}: the goal must be min or max, not {mode!r}")
+            goals[key.strip()] = str(mode)
+        return goals
+
+
 class LabbookConfig(Config):  # type: ignore[no-untyped-call]
     """The labbook plugin's options: declared once, for the MkDocs plugin and the CLI alike."""
 
@@ -75,9 +94,10 @@ class LabbookConfig(Config):  # type: ignore[no-untyped-call]
     notebook = c.Type(bool, default=False)
     max_points = _MaxPoints(int, default=DEFAULT_MAX_POINTS)
     enabled = c.Type(bool, default=True)
+    goals = _Goals()
 
 
-OPTION_NAMES = ("sources", "notebook", "max_points", "enabled")
+OPTION_NAMES = ("sources", "notebook", "max_points", "enabled", "goals")
 
 
 def validate_options(options: Mapping[str, Any], config_file: Path) -> LabbookConfig:
@@ -131,6 +151,7 @@ class LabbookSettings:
     sources: dict[str, SourceSpec] = field(default_factory=dict)
     notebook: bool = False
     max_points: int = DEFAULT_MAX_POINTS
+    goals: dict[str, str] = field(default_factory=dict)  # metric key -> "min" | "max"
 
     @classmethod
     def from_config(cls, config: LabbookConfig) -> LabbookSettings:
@@ -139,6 +160,7 @@ class LabbookSettings:
             sources=dict(config["sources"]),
             notebook=bool(config["notebook"]),
             max_points=int(config["max_points"]),
+            goals=dict(config["goals"]),
         )
 
     @classmethod

@@ -130,25 +130,26 @@ def render(spec: dict[str, Any], runs: list[Run] | None = None, **kw: Any) -> Ta
 
 
 def test_cells_equal_the_runs_values() -> None:
-    table = render({"table": ["name", "params.lr", "batch_size_missing", "val/acc", "tags.team"]})
+    # deep has no val/loss: a column some runs lack shows empty cells for them.
+    table = render({"table": ["name", "params.lr", "val/loss", "val/acc", "tags.team"]})
     assert table.keys == [
         "name",
         "params.lr",
-        "metrics.batch_size_missing",
+        "metrics.val/loss",
         "metrics.val/acc",
         "tags.team",
     ]
     assert [h.text for h in table.headers] == [
         "name",
         "params.lr",
-        "batch_size_missing",
+        "val/loss",
         "val/acc",
         "tags.team",
     ]
     assert table.texts("name") == ["base", "wide", "deep"]
     assert table.texts("params.lr") == ["0.1", "0.01", "0.001"]
     assert [c.attrs["data-value"] for c in table.column("params.lr")] == ["0.1", "0.01", "0.001"]
-    assert table.texts("metrics.batch_size_missing") == ["", "", ""]
+    assert table.texts("metrics.val/loss") == ["0.52", "0.31", ""]
     # Shown to 4 significant digits, sorted on the full value.
     assert table.texts("metrics.val/acc") == ["0.8123", "0.9", "0.85"]
     assert table.column("metrics.val/acc")[0].attrs["data-value"] == "0.81234567"
@@ -156,7 +157,7 @@ def test_cells_equal_the_runs_values() -> None:
     assert types == {
         "name": "text",
         "params.lr": "number",
-        "metrics.batch_size_missing": "text",
+        "metrics.val/loss": "number",
         "metrics.val/acc": "number",
         "tags.team": "text",
     }
@@ -335,7 +336,7 @@ def test_metric_keys() -> None:
         ({"table": ["params."]}, "table"),
         ({"table": ["name"], "only_differing": "yes"}, "only_differing"),
         ({"table": ["name"], "highlight": ["val/acc"]}, "highlight"),
-        ({"table": ["name", "val/acc"], "highlight": {"val/acc": "best"}}, "highlight"),
+        ({"table": ["name", "val/acc"], "highlight": {"val/acc": "top"}}, "highlight"),
         ({"table": ["name"], "highlight": {"val/acc": "max"}}, "highlight"),
         ({"table": ["name"], "sort": 5}, "sort"),
         ({"table": ["name"], "sort": []}, "sort"),
@@ -349,3 +350,46 @@ def test_bad_options_raise_at_their_line(spec: dict[str, Any], option: str) -> N
     assert info.value.line == KEY_LINES[option]
     assert info.value.file == "reports/t.md"
     assert option in info.value.message
+
+
+@pytest.mark.parametrize(
+    ("spec", "option", "hint"),
+    [
+        ({"table": ["name", "metrics.val/acx"]}, "table", "did you mean 'metrics.val/acc'?"),
+        ({"table": ["name", "params.bacth"]}, "table", "did you mean 'params.batch'?"),
+        ({"table": ["name", "lr"]}, "table", "'lr' is a param, not a metric: write params.lr"),
+        ({"table": ["name"], "sort": "val/los desc"}, "sort", "did you mean 'metrics.val/loss'?"),
+    ],
+)
+def test_a_column_no_run_has_is_an_error_naming_the_columns(
+    spec: dict[str, Any], option: str, hint: str
+) -> None:
+    with pytest.raises(ReportError) as info:
+        TableBlock(spec, ctx()).render(RunSet(sweep()))
+    assert info.value.line == KEY_LINES[option]
+    assert "no run of this block has" in info.value.message
+    assert info.value.hint is not None and info.value.hint.startswith(hint)
+
+
+def test_every_unknown_column_is_reported_at_once() -> None:
+    from labbook.errors import ReportErrors
+
+    with pytest.raises(ReportErrors) as info:
+        TableBlock({"table": ["name", "rsme", "tags.tem"]}, ctx()).render(RunSet(sweep()))
+    assert [e.message for e in info.value.errors] == [
+        "'table': no run of this block has 'rsme'",
+        "'table': no run of this block has 'tags.tem'",
+    ]
+
+
+@pytest.mark.parametrize("word", ["ascending", "descending", "up", "down"])
+def test_a_sort_direction_other_than_asc_or_desc_is_an_error(word: str) -> None:
+    with pytest.raises(ReportError) as info:
+        TableBlock({"table": ["name"], "sort": f"val/acc {word}"}, ctx())
+    assert info.value.line == KEY_LINES["sort"]
+    assert "the direction must be asc or desc" in info.value.message
+
+
+def test_an_empty_block_checks_no_columns() -> None:
+    out = TableBlock({"table": ["name", "rsme"]}, ctx()).render(RunSet())
+    assert "<tbody></tbody>" in out.html

@@ -12,7 +12,9 @@ from typing import Any, ClassVar
 
 from ..errors import LabbookError, ReportError, ReportErrors
 from ..escaping import escape_html
+from ..goals import Goals
 from ..model import Run, RunSet
+from ..model import known_keys_hint as known_keys_hint  # blocks import it from here
 
 # Options every kind takes; charts add `height`.
 COMMON_OPTIONS = frozenset({"runs", "title", "caption"})
@@ -30,6 +32,7 @@ class BlockContext:
     max_points: int = 1500
     # Where a run's name links to (its notebook page, else its tracker); None: no link.
     run_link: Callable[[Run], str | None] = lambda run: run.url
+    goals: Goals | None = None  # the report's metric goals, for `best`; None: the name rule
 
     def line_of(self, option: str | None = None) -> int:
         """Gives the report line of an option, else of the block's fence."""
@@ -55,18 +58,6 @@ class RenderedBlock:
     html: str  # no blank lines inside, so Markdown keeps it as one raw HTML block
     figure: dict[str, Any] | None = None  # the Plotly figure (for static export)
     warnings: list[LabbookError] = field(default_factory=list)
-
-
-def known_keys_hint(key: str, known: list[str], label: str, shown: int = 12) -> str:
-    """Gives a hint naming the keys that exist, closest to `key` first."""
-    if not known:
-        return f"no {label.split()[0]} at all: check the `runs` option"
-    near = difflib.get_close_matches(key.strip(), known, n=3, cutoff=0.5)
-    rest = [k for k in known if k not in near]
-    listed = [*near, *rest][:shown]
-    more = f" and {len(known) - shown} more" if len(known) > shown else ""
-    closest = f"did you mean {near[0]!r}? " if near else ""
-    return f"{closest}{label}: {', '.join(listed)}{more}"
 
 
 def _did_you_mean(key: str, valid: list[str]) -> str:

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ..errors import LabbookError
+from ..errors import LabbookError, ReportErrors
 from ..escaping import escape_html, safe_link
+from ..goals import goal_of
 from ..model import (
     ATTRIBUTES,
     MISSING_RANK,
@@ -20,6 +21,7 @@ from ..model import (
     column_value,
     format_seconds,
     is_number,
+    missing_key_hint,
     sort_key,
 )
 from .base import (
@@ -52,6 +54,12 @@ _ALIASES = {
     "run_name": "name",
     "attributes.run_name": "name",
 }
+
+
+# Directions an author may write after a sort column that labbook does not take.
+_DIRECTION_WORDS = frozenset(
+    {"ascending", "descending", "up", "down", "increasing", "decreasing", "reverse", "reversed"}
+)
 
 
 @dataclass(frozen=True)
@@ -109,6 +117,7 @@ class TableBlock(Block):
     def render(self, runs: RunSet) -> RenderedBlock:
         """Gives the table's HTML: sortable headers, one row per run, best values marked."""
         warnings: list[LabbookError] = []
+        self._check_keys(list(runs))
         rows = _sorted_runs(list(runs), self.sort)
         if self.limit is not None:
             rows = rows[: self.limit]
@@ -142,7 +151,7 @@ class TableBlock(Block):
                 f'<th data-key="{html_text(column.key)}" data-type="{kind}"{aria}>'
                 f"{html_text(column.header)}</th>"
             )
-            best = _best(values, self.highlight.get(column.key))
+            best = _best(values, self._highlight_mode(column))
             for i, (run, value) in enumerate(zip(rows, values, strict=True)):
                 body_cells[i].append(self._cell(run, column, value, kind, best))
         body = "".join(f"<tr>{''.join(cells)}</tr>" for cells in body_cells)
@@ -163,6 +172,41 @@ class TableBlock(Block):
             ]
         )
         return RenderedBlock(html=html, warnings=warnings)
+
+    def _check_keys(self, runs: list[Run]) -> None:
+        """Raises a ReportError for each column or sort key that no run of the block has.
+
+        A column some runs lack is normal (an empty cell); one that none has is a misspelling,
+        which would otherwise show as an empty column or an unsorted table.
+        """
+        if not runs:
+            return
+        wanted = [(c.header, c.key, "table") for c in self.columns or []]
+        wanted += [(s.column, s.column, "sort") for s in self.sort]
+        errors: list[LabbookError] = []
+        for header, key, option in wanted:
+            if key in ATTRIBUTES or any(column_value(r, key) is not None for r in runs):
+                continue
+            # As written when bare (`rsme`), else canonical (`param.lr` is `params.lr`).
+            spelled = header if key == f"metrics.{header}" else key
+            hint = missing_key_hint(spelled, runs)
+            errors.append(
+                self.ctx.error(f"{option!r}: no run of this block has {header!r}", option, hint)
+            )
+        if len(errors) == 1:
+            raise errors[0]
+        if errors:
+            raise ReportErrors(errors)
+
+    def _highlight_mode(self, column: Column) -> str | None:
+        """Gives a column's highlight, max or min; `best` is the metric's goal."""
+        mode = self.highlight.get(column.key)
+        if mode != "best":
+            return mode
+        used_as = f"highlight: {{{column.header}: best}}"
+        if self.ctx.goals is not None:
+            return self.ctx.goals.mode(column.key, used_as, self.ctx.line_of("highlight"))
+        return goal_of(column.key)[0]
 
     def _cell(self, run: Run, column: Column, value: Any, kind: str, best: float | None) -> str:
         attrs = f' data-value="{html_text(_sort_value(value))}"'
@@ -245,18 +289,18 @@ def _highlight_option(spec: Mapping[str, Any], ctx: BlockContext) -> dict[str, s
         return {}
     if not isinstance(value, Mapping):
         raise ctx.error(
-            f"'highlight' must map columns to max or min, not {value!r}",
+            f"'highlight' must map columns to max, min or best, not {value!r}",
             "highlight",
             hint="write e.g. `highlight: {metrics.val/acc: max, val/loss: min}`",
         )
     out: dict[str, str] = {}
     for column, mode in value.items():
         key = canonical_column(_check_column(column, "highlight", ctx))
-        if mode not in ("max", "min"):
+        if mode not in ("max", "min", "best"):
             raise ctx.error(
-                f"'highlight': {column} must be max or min, not {mode!r}",
+                f"'highlight': {column} must be max, min or best, not {mode!r}",
                 "highlight",
-                hint=f"write e.g. `highlight: {{{column}: max}}`",
+                hint=f"write e.g. `highlight: {{{column}: best}}` (best: the metric's goal)",
             )
         out[key] = str(mode)
     return out
@@ -277,6 +321,13 @@ def _sort_option(spec: Mapping[str, Any], ctx: BlockContext) -> list[SortKey]:
         if column and direction.lower() in ("asc", "desc"):
             descending = direction.lower() == "desc"
             text = column.strip()
+        elif column and direction.lower() in _DIRECTION_WORDS:
+            raise ctx.error(
+                f"'sort': {text!r}: the direction must be asc or desc, not {direction!r}",
+                "sort",
+                hint=f"write `sort: {column.strip()} "
+                f"{'desc' if direction.lower().startswith(('desc', 'down', 'dec')) else 'asc'}`",
+            )
         elif text.startswith("-"):
             descending = True
             text = text[1:].strip()

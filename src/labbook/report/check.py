@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..errors import LabbookError
+from ..goals import Note
 from ..project import Project
 from .compile import ProjectCompiler
 
@@ -17,6 +18,7 @@ class CheckResult:
     errors: list[LabbookError] = field(default_factory=list)
     warnings: list[LabbookError] = field(default_factory=list)
     source_problems: list[LabbookError] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)  # what was assumed; never a failure
 
 
 def check_project(project: Project) -> CheckResult:
@@ -28,5 +30,6 @@ def check_project(project: Project) -> CheckResult:
         result.reports += 1
         result.errors.extend(page.errors)
         result.warnings.extend(page.warnings)
+        result.notes.extend(page.notes)
     result.source_problems = compiler.source_errors
     return result

@@ -16,6 +16,7 @@ from ..blocks.registry import block_kinds, load_block
 from ..errors import LabbookError, ReportError, ReportErrors, at_place
 from ..escaping import defuse_marked_sections, escape_html
 from ..git import FileHistory, GitHistory
+from ..goals import Goals, Note
 from ..model import Run, RunSet
 from ..progress import advance, timed
 from ..project import Project
@@ -56,6 +57,8 @@ class CompiledPage:
     meta: dict[str, Any] = field(default_factory=dict)
     errors: list[LabbookError] = field(default_factory=list)
     warnings: list[LabbookError] = field(default_factory=list)
+    # What labbook assumed (a metric goal from the name rule): `check` prints, never fails.
+    notes: list[Note] = field(default_factory=list)
     runs: RunSet = field(default_factory=RunSet)
     figures: list[dict[str, Any]] = field(default_factory=list)
     history: FileHistory = field(default_factory=FileHistory)  # authors, created, last edit
@@ -85,6 +88,7 @@ class CompileOptions:
     history: GitHistory | None = None  # authors and last edits; None: no git lookups
     display_path: str | None = None  # how errors name the file (relative to the project)
     source_path: Path | None = None  # the report file itself, for its git history
+    goals: Mapping[str, str] = field(default_factory=dict)  # the `goals:` option
 
 
 def error_box(error: LabbookError) -> str:
@@ -173,6 +177,7 @@ def _build_block(
     resolver: Resolver,
     run_sets: Mapping[str, RunSet],
     options: CompileOptions,
+    goals: Goals | None = None,
 ) -> tuple[Block, RunSet]:
     """Gives a validated block and the runs it draws; raises ReportError at the right line."""
     if fence.error is not None:
@@ -200,6 +205,7 @@ def _build_block(
         key_lines=fence.key_lines,
         fence_line=fence.line,
         max_points=options.max_points,
+        goals=goals,
     )
     block = load_block(kind)(data, ctx)
     try:
@@ -235,9 +241,12 @@ def compile_report(
 
     page.warnings.extend(parsed.warnings)
     run_sets, set_errors = resolve_run_sets(
-        resolver, parsed.front_matter, parsed.front_matter_lines, Path(display)
+        resolver, parsed.front_matter, parsed.front_matter_lines, Path(display), page.warnings
     )
     page.errors.extend(set_errors)
+    goals = Goals(options.goals, file=display)
+    for runs in run_sets.values():
+        runs.goals = goals
     used = _default_runs(run_sets)
 
     def lookup(ref: str) -> Run:
@@ -250,6 +259,7 @@ def compile_report(
         if isinstance(segment, Verbatim):
             out.append((False, segment.text))
         elif isinstance(segment, Prose):
+            goals.base_line = segment.line
             try:
                 rendered_text = expressions.render(segment.text, segment.line)
             except LabbookError as exc:
@@ -260,7 +270,7 @@ def compile_report(
         elif isinstance(segment, BlockFence):
             try:
                 block, runs = _build_block(
-                    segment, block_index, display, resolver, run_sets, options
+                    segment, block_index, display, resolver, run_sets, options, goals
                 )
                 rendered = block.render(runs)
                 used = used + runs
@@ -293,6 +303,7 @@ def compile_report(
     page.markdown, page.title = _header(parsed, out, page.history, read_at)
     page.meta = {k: v for k, v in parsed.front_matter.items() if k not in ("runs",)}
     page.runs = used
+    page.notes = goals.notes
     return page
 
 
@@ -309,7 +320,9 @@ class ProjectCompiler:
         self.resolver.open_all()
         self._reports: int | None = None
         self.options = CompileOptions(
-            max_points=project.settings.max_points, history=GitHistory(project.root)
+            max_points=project.settings.max_points,
+            history=GitHistory(project.root),
+            goals=project.settings.goals,
         )
 
     @property
@@ -362,6 +375,7 @@ class ProjectCompiler:
             history=self.options.history,
             display_path=display,
             source_path=path,
+            goals=self.options.goals,
         )
         return compile_report(path, text, self.resolver, options)
 

@@ -15,8 +15,9 @@ from ..errors import (
     TrackerUnavailable,
     at_place,
 )
-from ..model import Run, RunSet
+from ..model import Run, RunSet, column_value, missing_key_hint
 from ..progress import advance, timed
+from ..query import Comparison, Expr, Not, parse_filter
 from ..sources.base import Source, find_run
 
 _T = TypeVar("_T")
@@ -56,7 +57,7 @@ class UnresolvedRunSet(RunSet):
     def values(self, key: str) -> list[Any]:
         raise self.problem()
 
-    def best(self, key: str, mode: str = "max") -> Run | None:
+    def best(self, key: str, mode: str | None = None) -> Run | None:
         raise self.problem()
 
     def mean(self, key: str) -> float | None:
@@ -293,10 +294,62 @@ class Resolver:
         )
 
 
+def filter_warnings(
+    resolver: Resolver, spec: Mapping[str, Any], found: RunSet
+) -> list[tuple[str, str | None]]:
+    """Gives what is suspect about a query's filter: a key no run has, or no run matched.
+
+    Neither is an error (a sweep may not have logged the metric yet), but either usually
+    means a misspelling, which would otherwise show as an empty table or chart.
+    """
+    text = spec.get("filter")
+    if not isinstance(text, str) or not text.strip():
+        return []
+    try:
+        columns = _filter_columns(parse_filter(text))
+        # All the experiment's runs: a limit could hide the runs that have the key.
+        everything = {k: v for k, v in spec.items() if k not in ("filter", "limit", "order_by")}
+        unfiltered = list(resolver.query(everything))
+    except LabbookError:
+        return []  # the query itself reports these
+    if not unfiltered:
+        return []
+    out: list[tuple[str, str | None]] = []
+    for column in dict.fromkeys(columns):
+        if column.startswith("attributes."):
+            continue
+        if all(column_value(run, column) is None for run in unfiltered):
+            out.append(
+                (
+                    f"the filter names {column!r}, which none of the {len(unfiltered)} runs has",
+                    missing_key_hint(column, unfiltered),
+                )
+            )
+    if not out and not len(found):
+        out.append((f"the filter {text!r} matches none of the {len(unfiltered)} runs", None))
+    return out
+
+
+def _filter_columns(expr: Expr) -> list[str]:
+    """Gives the columns a filter compares, in order."""
+    if isinstance(expr, Comparison):
+        return [expr.column]
+    if isinstance(expr, Not):
+        return _filter_columns(expr.item)
+    return [column for item in expr.items for column in _filter_columns(item)]
+
+
 def resolve_run_sets(
-    resolver: Resolver, front_matter: Mapping[str, Any], lines: Mapping[str, int], path: Path
+    resolver: Resolver,
+    front_matter: Mapping[str, Any],
+    lines: Mapping[str, int],
+    path: Path,
+    warnings: list[LabbookError] | None = None,
 ) -> tuple[dict[str, RunSet], list[LabbookError]]:
-    """Gives each named run set of the front matter; each failure is an error at its line."""
+    """Gives each named run set of the front matter; each failure is an error at its line.
+
+    With `warnings`, a filter naming a key no run has, or matching no run, adds a warning.
+    """
     spec = front_matter.get("runs")
     sets: dict[str, RunSet] = {}
     errors: list[LabbookError] = []
@@ -314,6 +367,11 @@ def resolve_run_sets(
         line = lines.get(f"runs.{name}", lines.get("runs"))
         try:
             sets[str(name)] = RunSet(resolver.runs(set_spec, sets), name=str(name))
+            if warnings is not None and isinstance(set_spec, Mapping):
+                for text, hint in filter_warnings(resolver, set_spec, sets[str(name)]):
+                    warnings.append(
+                        ReportError(f"run set {name!r}: {text}", file=path, line=line, hint=hint)
+                    )
         except LabbookError as exc:
             located = at_place(exc, path, line)
             errors.append(located)

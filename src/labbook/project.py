@@ -76,7 +76,7 @@ class _Goals(BaseConfigOption[dict[str, str]]):
         if value is None:
             return {}
         if not isinstance(value, Mapping):
-            raise ValidationError('must map metric keys to min or max, e.g. `{rmse: min}`')
+            raise ValidationError("must map metric keys to min or max, e.g. `{rmse: min}`")
         goals: dict[str, str] = {}
         for key, mode in value.items():
             if not isinstance(key, str) or not key.strip():

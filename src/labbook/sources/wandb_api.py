@@ -113,11 +113,11 @@ class WandbApiSource(Source):
         self._api_runs: dict[str, Any] = {}
 
     @property
-
     @property
     def timeout(self) -> float:
         """Gives how long one request to W&B may take, in seconds."""
         return self._timeout
+
     def path(self) -> str:
         return f"{self.entity}/{self.project}"
 

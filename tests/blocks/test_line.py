@@ -398,11 +398,11 @@ def test_html_contract() -> None:
     figure_json = re.search(r'id="labbook-block-4-figure">(.*?)</script>', out.html)
     assert figure_json is not None
     assert out.html == (
-        '<div class="labbook-block labbook-chart" id="labbook-block-4">'
+        '<div class="labbook-block labbook-chart" id="labbook-block-4" data-labbook-kind="fig">'
         '<div class="labbook-title">Loss &amp; &lt;friends&gt;</div>'
         '<div class="labbook-plot" data-labbook-figure="labbook-block-4-figure" style="height:300px"></div>'
-        '<p class="labbook-caption">Mean&#10;&#10;over seeds</p>'
         f'<script type="application/json" id="labbook-block-4-figure">{figure_json.group(1)}</script>'
+        '<p class="labbook-caption">Mean&#10;&#10;over seeds</p>'
         "</div>"
     )
     assert "\n\n" not in out.html and "\n" not in out.html

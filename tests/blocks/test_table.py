@@ -123,7 +123,7 @@ def render(spec: dict[str, Any], runs: list[Run] | None = None, **kw: Any) -> Ta
     out = TableBlock(spec, ctx(**kw)).render(RunSet(sweep() if runs is None else runs))
     assert "\n" not in out.html
     assert out.html.startswith(
-        '<div class="labbook-block labbook-table-block" id="labbook-block-2">'
+        '<div class="labbook-block labbook-table-block" id="labbook-block-2" data-labbook-kind="tbl">'
     )
     assert '<table class="labbook-table" data-sortable="true"><thead><tr><th' in out.html
     return parse(out.html)
@@ -139,13 +139,8 @@ def test_cells_equal_the_runs_values() -> None:
         "metrics.val/acc",
         "tags.team",
     ]
-    assert [h.text for h in table.headers] == [
-        "name",
-        "params.lr",
-        "val/loss",
-        "val/acc",
-        "tags.team",
-    ]
+    # Headers as readers say them; the key stays in data-key (and the header's tooltip).
+    assert [h.text for h in table.headers] == ["name", "lr", "val/loss", "val/acc", "team"]
     assert table.texts("name") == ["base", "wide", "deep"]
     assert table.texts("params.lr") == ["0.1", "0.01", "0.001"]
     assert [c.attrs["data-value"] for c in table.column("params.lr")] == ["0.1", "0.01", "0.001"]
@@ -393,3 +388,27 @@ def test_a_sort_direction_other_than_asc_or_desc_is_an_error(word: str) -> None:
 def test_an_empty_block_checks_no_columns() -> None:
     out = TableBlock({"table": ["name", "rsme"]}, ctx()).render(RunSet())
     assert "<tbody></tbody>" in out.html
+
+
+def test_a_column_can_be_relabelled_and_units_show() -> None:
+    runs = [
+        Run(
+            id="a",
+            source="local",
+            name="a",
+            summary={"rmse": 0.5, "latency_ms": 12.0},
+            params={"rmse": "x"},
+        )
+    ]
+    table = render(
+        {"table": ["name", {"metrics.rmse": "RMSE"}, "params.rmse", "latency_ms"]}, runs
+    )
+    assert table.keys == ["name", "metrics.rmse", "params.rmse", "metrics.latency_ms"]
+    # A param and a metric of one name keep their prefixes, so no header is ambiguous.
+    assert [h.text for h in table.headers] == ["name", "RMSE", "params.rmse", "latency (ms)"]
+    assert table.texts("metrics.rmse") == ["0.5"]
+
+
+def test_a_relabelled_column_must_have_a_text_header() -> None:
+    with pytest.raises(ReportError, match="the header of 'metrics.rmse' must be text"):
+        render({"table": [{"metrics.rmse": None}]})

@@ -4,21 +4,50 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
 
+from markupsafe import Markup
+
 from ..errors import LabbookError, ReportError, ReportErrors
-from ..escaping import escape_html
+from ..escaping import escape_html, json_for_script
 from ..goals import Goals
 from ..model import Run, RunSet
 from ..model import known_keys_hint as known_keys_hint  # blocks import it from here
+from .page import PageContext
+
+
+@dataclass(frozen=True)
+class Option:
+    """One option of a block kind, declared once: validation and the Reference page read it."""
+
+    name: str
+    type: str  # as a reader sees it: "metric key", "true/false", "whole number ≥ 1", ...
+    doc: str
+    default: str | None = None  # as written in YAML; None: no default (optional or required)
+    required: bool = False
+
 
 # Options every kind takes; charts add `height`.
-COMMON_OPTIONS = frozenset({"runs", "title", "caption"})
-CHART_OPTIONS = COMMON_OPTIONS | {"height"}
+COMMON = (
+    Option(
+        "runs",
+        "run set name, query or list of refs",
+        "the runs the block draws",
+        "every run set of the report",
+    ),
+    Option("title", "text", "a title above the block"),
+    Option("caption", "text", 'a caption under the block, numbered "Figure N:" or "Table N:"'),
+    Option("label", "fig-NAME or tbl-NAME", "a name that `@fig-NAME` in the prose refers to"),
+)
+CHART = (*COMMON, Option("height", "whole number ≥ 50", "the chart's height in pixels", "400"))
+COMMON_OPTIONS = frozenset(o.name for o in COMMON)
+CHART_OPTIONS = frozenset(o.name for o in CHART)
+_LABEL = re.compile(r"(fig|tbl)-[A-Za-z0-9_][A-Za-z0-9_-]*\Z")
 
 
 @dataclass
@@ -33,6 +62,7 @@ class BlockContext:
     # Where a run's name links to (its notebook page, else its tracker); None: no link.
     run_link: Callable[[Run], str | None] = lambda run: run.url
     goals: Goals | None = None  # the report's metric goals, for `best`; None: the name rule
+    page: PageContext = field(default_factory=lambda: PageContext())  # shared by the page's blocks
 
     def line_of(self, option: str | None = None) -> int:
         """Gives the report line of an option, else of the block's fence."""
@@ -66,10 +96,24 @@ def _did_you_mean(key: str, valid: list[str]) -> str:
 
 
 class Block(ABC):
-    """A block kind. Subclasses set `kind` and `options`, validate in `__init__`, draw in `render`."""
+    """A block kind. Subclasses set `kind` and `declared`, validate in `__init__`, draw in `render`.
+
+    `declared` lists every option with its type, default and meaning, the first key
+    first; `options` (the names) is derived from it, and the Reference page of the lab
+    book is generated from it, so the documentation cannot drift from the code.
+    """
 
     kind: ClassVar[str]
+    summary: ClassVar[str] = ""  # one sentence for the Reference page
+    example: ClassVar[str] = ""  # a YAML block body the Reference page shows and draws
+    figure_kind: ClassVar[str] = "fig"  # what a caption numbers: "fig" (Figure N) or "tbl"
+    declared: ClassVar[tuple[Option, ...]] = ()
     options: ClassVar[frozenset[str]]  # every option the kind accepts, the first key included
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.__dict__.get("declared"):
+            cls.options = frozenset(o.name for o in cls.declared)
 
     def __init__(self, spec: Mapping[str, Any], ctx: BlockContext) -> None:
         unknown = [str(k) for k in spec if k not in self.options]
@@ -89,6 +133,13 @@ class Block(ABC):
         self.runs_spec: Any = spec.get("runs")
         self.title: str | None = _opt_str(spec, "title", ctx)
         self.caption: str | None = _opt_str(spec, "caption", ctx)
+        self.label: str | None = _opt_str(spec, "label", ctx)
+        if self.label is not None and not _LABEL.match(self.label):
+            raise ctx.error(
+                f"'label' must be fig-NAME or tbl-NAME, not {self.label!r}",
+                "label",
+                hint="e.g. `label: fig-loss`, then write @fig-loss in the prose",
+            )
 
     @abstractmethod
     def render(self, runs: RunSet) -> RenderedBlock:
@@ -97,6 +148,36 @@ class Block(ABC):
     def metric_keys(self) -> list[str]:
         """Gives the metric keys (or globs) this block reads, for `labbook check`."""
         return []
+
+    # --- The HTML every kind wraps its body in, from the templates in templates/blocks/. ---
+
+    def frame(self, body: str, css_class: str, template: str = "block.html", **values: Any) -> str:
+        """Gives the block's HTML: its title, the body (trusted HTML) and its numbered caption."""
+        return self.ctx.page.render(
+            template,
+            css_class=css_class,
+            element_id=self.ctx.element_id,
+            figure_kind=self.figure_kind,
+            title=self.title,
+            caption=self.caption,
+            number=self.ctx.page.numbers.get(self.ctx.block_index),
+            body=Markup(body),
+            **values,
+        )
+
+    def chart(self, figure: Mapping[str, Any], height: int, extra: str = "") -> str:
+        """Gives a chart block's HTML: a Plotly figure that labbook.js draws in the page.
+
+        `extra` is trusted HTML placed under the plot (a toggle, a note).
+        """
+        return self.frame(
+            "",
+            "labbook-chart",
+            template="chart.html",
+            figure_json=Markup(json_for_script(figure)),
+            height=height,
+            extra=Markup(extra),
+        )
 
 
 def _opt_str(spec: Mapping[str, Any], key: str, ctx: BlockContext) -> str | None:
@@ -212,3 +293,60 @@ def display_value(value: object) -> str:
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M")
     return str(value)
+
+
+# --- What readers see instead of column keys: `val/acc`, not `metrics.val/acc`. ---
+
+# A key that ends in a unit says it: `latency_ms` is "latency (ms)".
+_UNITS = {
+    "ms": "ms",
+    "s": "s",
+    "sec": "s",
+    "secs": "s",
+    "seconds": "s",
+    "min": "min",
+    "mins": "min",
+    "minutes": "min",
+    "h": "h",
+    "hours": "h",
+    "kb": "KB",
+    "mb": "MB",
+    "gb": "GB",
+    "pct": "%",
+    "percent": "%",
+    "usd": "USD",
+}
+_UNIT_SUFFIX = re.compile(r"^(?P<stem>.*[^_\-.\s])[_\-.](?P<unit>[A-Za-z]+)$")
+_ATTRIBUTE_LABELS = {
+    "start_time": "started",
+    "end_time": "ended",
+    "id": "run ID",
+}
+
+
+def human_label(column: str) -> str:
+    """Gives a column's header or axis title: the key without its prefix, units in brackets."""
+    prefix, dot, rest = column.partition(".")
+    if dot and prefix in ("metrics", "params", "tags", "summary"):
+        column = rest
+    elif column in _ATTRIBUTE_LABELS:
+        return _ATTRIBUTE_LABELS[column]
+    match = _UNIT_SUFFIX.match(column)
+    if match and match.group("unit").lower() in _UNITS:
+        return f"{match.group('stem')} ({_UNITS[match.group('unit').lower()]})"
+    return column
+
+
+def human_labels(
+    columns: list[str], chosen: Mapping[str, str | None] | None = None
+) -> dict[str, str]:
+    """Gives each column its header: the author's own, else `human_label`, unless two collide.
+
+    When a param and a metric share a name, both keep their prefix, so no header is ambiguous.
+    """
+    chosen = chosen or {}
+    plain = {c: human_label(c) for c in columns}
+    counts: dict[str, int] = {}
+    for label in plain.values():
+        counts[label] = counts.get(label, 0) + 1
+    return {c: chosen.get(c) or (plain[c] if counts[plain[c]] == 1 else c) for c in columns}

@@ -15,14 +15,14 @@ import numpy as np
 
 from ..charts import FloatArray, IntArray, color_for, downsample, group_mean, rgba, smooth_ema
 from ..errors import LabbookError, ReportErrors
-from ..escaping import json_for_script, plotly_text
+from ..escaping import plotly_text
 from ..model import Run, RunSet, as_number, column_value, load_series, sort_key
 from .base import (
-    CHART_OPTIONS,
+    CHART,
     Block,
     BlockContext,
+    Option,
     RenderedBlock,
-    caption_html,
     display_value,
     expand_keys,
     known_keys_hint,
@@ -30,7 +30,6 @@ from .base import (
     opt_choice,
     opt_int,
     opt_str_list,
-    title_html,
 )
 
 X_MODES = ("step", "time", "relative")
@@ -58,20 +57,42 @@ class LineBlock(Block):
     """Metric history per run: one line per run and key, or one mean line per group."""
 
     kind = "line"
-    options = CHART_OPTIONS | frozenset(
-        {
-            "line",
+    summary = "Metric histories per run, or one mean line per group with a band."
+    example = "line: val/loss\nsmoothing: 0.6\ngroup_by: params.lr\nlog_y: true"
+    declared = (
+        Option("line", "metric key, glob or list of them", "the metrics drawn", required=True),
+        Option(
             "x",
+            "step, time, relative or a metric key",
+            "the x axis: the step, the wall-clock time, seconds since the run's start, or "
+            "another metric paired with y by step",
+            "step",
+        ),
+        Option(
             "smoothing",
-            "group_by",
-            "band",
-            "log_x",
-            "log_y",
-            "xrange",
-            "yrange",
+            "number 0..1",
+            "TensorBoard's debiased exponential moving average; the raw line stays, faint",
+            "0",
+        ),
+        Option("group_by", "column", "one mean line per value of this column, with a band"),
+        Option("band", "std, minmax or none", "the band around a group's mean", "std"),
+        Option("log_x", "true/false", "a logarithmic x axis", "false"),
+        Option("log_y", "true/false", "a logarithmic y axis", "false"),
+        Option("xrange", "[low, high]", "the x axis range (dates with `x: time`)"),
+        Option("yrange", "[low, high]", "the y axis range"),
+        Option(
             "legend",
+            "text with {column} fields",
+            "each line's legend entry, e.g. '{name} lr={params.lr}'",
+            "the run's name",
+        ),
+        Option(
             "max_points",
-        }
+            "whole number ≥ 4",
+            "points per line before shape-keeping (min-max) downsampling",
+            "the site's max_points (1500)",
+        ),
+        *CHART,
     )
 
     def __init__(self, spec: Mapping[str, Any], ctx: BlockContext) -> None:
@@ -169,19 +190,7 @@ class LineBlock(Block):
                 )
             )
         figure: dict[str, Any] = {"data": traces, "layout": self._layout(keys)}
-        eid = self.ctx.element_id
-        html = "".join(
-            [
-                f'<div class="labbook-block labbook-chart" id="{eid}">',
-                title_html(self.title),
-                f'<div class="labbook-plot" data-labbook-figure="{eid}-figure"'
-                f' style="height:{self.height}px"></div>',
-                caption_html(self.caption),
-                f'<script type="application/json" id="{eid}-figure">'
-                f"{json_for_script(figure)}</script>",
-                "</div>",
-            ]
-        )
+        html = self.chart(figure, self.height)
         return RenderedBlock(html=html, figure=figure, warnings=warnings)
 
     # --- one line per run -------------------------------------------------------------
@@ -191,7 +200,7 @@ class LineBlock(Block):
         drawn: set[str] = set()
         several = len(keys) > 1
         for run_index, run in enumerate(runs):
-            color = color_for(run_index)
+            color = self.ctx.page.color(run)
             for key_index, key in enumerate(keys):
                 points = self._points(run, key)
                 if not len(points):

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from ..errors import LabbookError, ReportErrors
-from ..escaping import escape_html, safe_link
+from ..escaping import safe_link
 from ..goals import goal_of
 from ..model import (
     ATTRIBUTES,
@@ -25,16 +25,15 @@ from ..model import (
     sort_key,
 )
 from .base import (
-    COMMON_OPTIONS,
+    COMMON,
     Block,
     BlockContext,
+    Option,
     RenderedBlock,
-    caption_html,
     display_value,
-    html_text,
+    human_labels,
     opt_bool,
     opt_int,
-    title_html,
 )
 
 # name and id say which run a row is; `only_differing` never drops them.
@@ -66,8 +65,9 @@ _DIRECTION_WORDS = frozenset(
 class Column:
     """A table column: what the author wrote (the header) and the canonical column it reads."""
 
-    header: str
+    header: str  # as written
     key: str
+    label: str | None = None  # the author's own header (`{metrics.rmse: RMSE}`)
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,27 @@ class TableBlock(Block):
     """One row per run, sortable in the page, optionally with the best value marked."""
 
     kind = "table"
-    options = COMMON_OPTIONS | frozenset({"table", "only_differing", "highlight", "sort", "limit"})
+    summary = "One row per run, sortable in the page, best values marked."
+    example = "table: [name, params.lr, {metrics.val/acc: accuracy}]\nhighlight: {val/acc: best}\nsort: val/acc desc"
+    figure_kind = "tbl"
+    declared = (
+        Option(
+            "table",
+            "auto, or a list of columns",
+            "the columns: name, id, experiment, status, start_time, duration, params.K, "
+            "tags.K, metrics.K or a bare metric key; `{metrics.rmse: RMSE}` relabels one",
+            required=True,
+        ),
+        Option("only_differing", "true/false", "drop the columns where every run agrees", "false"),
+        Option(
+            "highlight",
+            "{column: max, min or best}",
+            "mark each column's best value; `best` follows the metric's goal",
+        ),
+        Option("sort", "column [asc|desc], or a list", "the rows' order", "as the runs come"),
+        Option("limit", "whole number ≥ 1", "show only the first rows after sorting"),
+        *COMMON,
+    )
 
     def __init__(self, spec: Mapping[str, Any], ctx: BlockContext) -> None:
         super().__init__(spec, ctx)
@@ -139,38 +159,22 @@ class TableBlock(Block):
                 if c.key in IDENTITY_COLUMNS or _differs([column_value(r, c.key) for r in rows])
             ]
         first_sort = self.sort[0] if self.sort else None
-        head: list[str] = []
-        body_cells: list[list[str]] = [[] for _ in rows]
+        labels = human_labels([c.key for c in columns], {c.key: c.label for c in columns})
+        heads: list[dict[str, Any]] = []
+        cells: list[list[dict[str, Any]]] = [[] for _ in rows]
         for column in columns:
             values = [column_value(r, column.key) for r in rows]
             kind = _column_type(values)
-            aria = ""
+            sort = None
             if first_sort is not None and first_sort.column == column.key:
-                aria = f' aria-sort="{"descending" if first_sort.descending else "ascending"}"'
-            head.append(
-                f'<th data-key="{html_text(column.key)}" data-type="{kind}"{aria}>'
-                f"{html_text(column.header)}</th>"
+                sort = "descending" if first_sort.descending else "ascending"
+            heads.append(
+                {"key": column.key, "type": kind, "label": labels[column.key], "sort": sort}
             )
             best = _best(values, self._highlight_mode(column))
             for i, (run, value) in enumerate(zip(rows, values, strict=True)):
-                body_cells[i].append(self._cell(run, column, value, kind, best))
-        body = "".join(f"<tr>{''.join(cells)}</tr>" for cells in body_cells)
-        html = "".join(
-            [
-                f'<div class="labbook-block labbook-table-block" id="{self.ctx.element_id}">',
-                title_html(self.title),
-                # The table keeps its natural width and scrolls inside this box, so a
-                # narrow column or screen never cuts off its right-hand columns.
-                '<div class="labbook-table-scroll">',
-                '<table class="labbook-table" data-sortable="true">',
-                f"<thead><tr>{''.join(head)}</tr></thead>",
-                f"<tbody>{body}</tbody>",
-                "</table>",
-                "</div>",
-                caption_html(self.caption),
-                "</div>",
-            ]
-        )
+                cells[i].append(self._cell(run, column, value, kind, best))
+        html = self.frame("", "labbook-table-block", "table.html", columns=heads, rows=cells)
         return RenderedBlock(html=html, warnings=warnings)
 
     def _check_keys(self, runs: list[Run]) -> None:
@@ -208,21 +212,19 @@ class TableBlock(Block):
             return self.ctx.goals.mode(column.key, used_as, self.ctx.line_of("highlight"))
         return goal_of(column.key)[0]
 
-    def _cell(self, run: Run, column: Column, value: Any, kind: str, best: float | None) -> str:
-        attrs = f' data-value="{html_text(_sort_value(value))}"'
-        if kind == "number":
-            attrs += ' data-type="number"'
+    def _cell(
+        self, run: Run, column: Column, value: Any, kind: str, best: float | None
+    ) -> dict[str, Any]:
         number = as_number(value)
-        if best is not None and number is not None and number == best:
-            attrs += ' class="labbook-best"'
-        shown = html_text(
-            format_duration(value) if column.key == "duration" else display_value(value)
-        )
-        if column.key == "name":
-            link = safe_link(self.ctx.run_link(run))
-            if link is not None:
-                shown = f'<a href="{escape_html(link)}">{shown}</a>'
-        return f"<td{attrs}>{shown}</td>"
+        text = format_duration(value) if column.key == "duration" else display_value(value)
+        href = safe_link(self.ctx.run_link(run)) if column.key == "name" else None
+        return {
+            "value": _sort_value(value),
+            "number": kind == "number",
+            "best": best is not None and number is not None and number == best,
+            "text": text,
+            "href": href,
+        }
 
 
 # --- columns ----------------------------------------------------------------------------
@@ -276,10 +278,21 @@ def _columns_option(spec: Mapping[str, Any], ctx: BlockContext) -> list[Column] 
         )
     columns: list[Column] = []
     for item in value:
+        label: str | None = None
+        if isinstance(item, Mapping) and len(item) == 1:
+            # `{metrics.rmse: RMSE}`: the column, relabelled.
+            item, label = next(iter(item.items()))
+            if not isinstance(label, str | int | float) or not str(label).strip():
+                raise ctx.error(
+                    f"'table': the header of {item!r} must be text, not {label!r}",
+                    "table",
+                    hint="write e.g. `- {metrics.rmse: RMSE}`",
+                )
+            label = str(label)
         header = _check_column(item, "table", ctx)
         key = canonical_column(header)
         if all(c.key != key for c in columns):
-            columns.append(Column(header, key))
+            columns.append(Column(header, key, label))
     return columns
 
 

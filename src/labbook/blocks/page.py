@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -14,6 +15,7 @@ from ..charts import color_for
 from ..escaping import escape_html
 from ..model import Run
 
+FILES_DIR = "assets/labbook/files"  # where `add_file` puts files, from the site root
 KIND_WORDS = {"fig": "Figure", "tbl": "Table"}
 
 
@@ -41,6 +43,18 @@ class PageContext:
     labels: dict[str, Number] = field(default_factory=dict)  # `fig-x` -> its number
     # Files a block copies into the site: path relative to the page's asset folder -> bytes.
     files: dict[str, bytes] = field(default_factory=dict)
+    root_url: str = ""  # from the page to the site's root: "../" for `report/index.html`
+
+    def add_file(self, data: bytes, suffix: str) -> str:
+        """Gives the URL (relative to the page) of a file the site will hold with these bytes.
+
+        Files are named by their content's hash under `assets/labbook/files/`, so the same
+        image used twice is stored once and an unchanged one keeps its name across builds.
+        `suffix` is the extension with its dot (".png").
+        """
+        name = hashlib.sha256(data).hexdigest()[:20] + suffix.lower()
+        self.files[name] = data
+        return f"{self.root_url}{FILES_DIR}/{name}"
 
     def color(self, run: Run) -> str:
         """Gives the run's colour on this page, the same in every chart."""

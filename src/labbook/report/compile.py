@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 
 from ..blocks.base import Block, BlockContext
+from ..blocks.page import FILES_DIR, PageContext
 from ..blocks.registry import block_kinds, load_block
 from ..errors import LabbookError, ReportError, ReportErrors, at_place
 from ..escaping import defuse_marked_sections, escape_html
@@ -20,6 +21,7 @@ from ..goals import Goals, Note
 from ..model import Run, RunSet
 from ..progress import advance, timed
 from ..project import Project
+from .crossref import link_references, number_blocks, reference_errors
 from .expressions import Expressions
 from .parse import BlockFence, ParsedReport, Prose, Verbatim, parse_report
 from .resolve import Resolver, UnresolvedRunSet, resolve_run_sets
@@ -61,6 +63,8 @@ class CompiledPage:
     notes: list[Note] = field(default_factory=list)
     runs: RunSet = field(default_factory=RunSet)
     figures: list[dict[str, Any]] = field(default_factory=list)
+    # Files the blocks copy into the site, by name under FILES_DIR (images of `media`).
+    files: dict[str, bytes] = field(default_factory=dict)
     history: FileHistory = field(default_factory=FileHistory)  # authors, created, last edit
 
     def as_document(self) -> str:
@@ -89,6 +93,8 @@ class CompileOptions:
     display_path: str | None = None  # how errors name the file (relative to the project)
     source_path: Path | None = None  # the report file itself, for its git history
     goals: Mapping[str, str] = field(default_factory=dict)  # the `goals:` option
+    root_url: str = ""  # from the page to the site's root, for the files blocks copy
+    theme_dirs: tuple[Path, ...] = ()  # project folders whose `blocks/` override templates
 
 
 def error_box(error: LabbookError) -> str:
@@ -178,6 +184,7 @@ def _build_block(
     run_sets: Mapping[str, RunSet],
     options: CompileOptions,
     goals: Goals | None = None,
+    page: PageContext | None = None,
 ) -> tuple[Block, RunSet]:
     """Gives a validated block and the runs it draws; raises ReportError at the right line."""
     if fence.error is not None:
@@ -206,6 +213,7 @@ def _build_block(
         fence_line=fence.line,
         max_points=options.max_points,
         goals=goals,
+        page=page or PageContext(),
     )
     block = load_block(kind)(data, ctx)
     try:
@@ -253,6 +261,10 @@ def compile_report(
         return resolver.run(ref)
 
     expressions = Expressions(Path(display), run_sets, lookup, lambda run: run.url)
+    numbers, labels = number_blocks(parsed.segments, _figure_kind)
+    page_ctx = PageContext(
+        theme_dirs=options.theme_dirs, numbers=numbers, labels=labels, root_url=options.root_url
+    )
     out: list[tuple[bool, str]] = [(False, error_box(e) + "\n\n") for e in set_errors]
     block_index = 0
     for segment in parsed.segments:
@@ -260,17 +272,19 @@ def compile_report(
             out.append((False, segment.text))
         elif isinstance(segment, Prose):
             goals.base_line = segment.line
+            page.errors.extend(reference_errors(segment, labels, display))
             try:
                 rendered_text = expressions.render(segment.text, segment.line)
             except LabbookError as exc:
                 page.errors.append(exc)
                 rendered_text = "\n" + error_box(exc) + "\n\n" + segment.text
+            rendered_text = link_references(rendered_text, labels)
             # MkDocs' HTML scan of the page stops on some `<![`; the reader sees the same text.
             out.append((True, defuse_marked_sections(rendered_text)))
         elif isinstance(segment, BlockFence):
             try:
                 block, runs = _build_block(
-                    segment, block_index, display, resolver, run_sets, options, goals
+                    segment, block_index, display, resolver, run_sets, options, goals, page_ctx
                 )
                 rendered = block.render(runs)
                 used = used + runs
@@ -304,7 +318,29 @@ def compile_report(
     page.meta = {k: v for k, v in parsed.front_matter.items() if k not in ("runs",)}
     page.runs = used
     page.notes = goals.notes
+    page.files = page_ctx.files
     return page
+
+
+def write_page_files(pages: Iterable[CompiledPage], root: Path) -> None:
+    """Writes the files the pages' blocks copied (named by content) under the site's root."""
+    folder = root / FILES_DIR
+    for page in pages:
+        for name, data in page.files.items():
+            target = folder / name
+            if not target.exists():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(data)
+
+
+def _figure_kind(kind: str) -> str | None:
+    """Gives what a block kind's caption numbers ("fig" or "tbl"), None for an unknown kind."""
+    if kind not in block_kinds():
+        return None
+    try:
+        return load_block(kind).figure_kind
+    except LabbookError:
+        return None
 
 
 class ProjectCompiler:
@@ -376,8 +412,22 @@ class ProjectCompiler:
             display_path=display,
             source_path=path,
             goals=self.options.goals,
+            root_url=self.root_url(path),
+            theme_dirs=(self.project.root / "themes",),
         )
         return compile_report(path, text, self.resolver, options)
+
+    def root_url(self, path: Path) -> str:
+        """Gives the way from the report's page up to the site's root, as MkDocs lays it out."""
+        try:
+            relative = path.resolve().relative_to(self.project.docs_dir)
+        except ValueError:
+            return ""
+        depth = len(relative.parts) - 1
+        directory_urls = self.project.config.get("use_directory_urls", True) is not False
+        if directory_urls and relative.stem not in ("index", "README"):
+            depth += 1
+        return "../" * depth
 
 
 def failed_page(path: Path, error: LabbookError) -> CompiledPage:

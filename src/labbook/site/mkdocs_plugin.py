@@ -15,7 +15,7 @@ from mkdocs.structure.pages import Page
 from ..errors import LabbookError
 from ..problems import group_problems
 from ..project import LabbookConfig, LabbookSettings, Project, validate_options
-from ..report.compile import CompiledPage, ProjectCompiler
+from ..report.compile import CompiledPage, ProjectCompiler, write_page_files
 from . import live
 from .assets import overrides_dir, scripts, site_assets, stylesheets
 
@@ -130,6 +130,7 @@ class LabbookPlugin(BasePlugin[LabbookConfig]):  # type: ignore[no-untyped-call]
     def on_post_build(self, *, config: MkDocsConfig) -> None:
         if self.compiler is None:
             return
+        write_page_files(self.pages.values(), Path(config.site_dir))
         # Source problems last: a tracker that did not answer is only known once reports
         # have asked it. Each problem is logged once, with the places it broke.
         self.warnings.extend(self.compiler.source_errors)

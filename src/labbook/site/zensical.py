@@ -16,7 +16,7 @@ import yaml
 
 from ..errors import ConfigError, LabbookError
 from ..project import Project
-from ..report.compile import CompiledPage, ProjectCompiler
+from ..report.compile import CompiledPage, ProjectCompiler, write_page_files
 from .assets import scripts, site_assets, stylesheets
 
 _STR = "tag:yaml.org,2002:str"
@@ -182,6 +182,7 @@ def stage(project: Project, stage_dir: Path) -> tuple[list[CompiledPage], list[L
             dest.write_text(page.as_document(), encoding="utf-8")
         else:
             shutil.copy2(src, dest)
+    write_page_files(pages, docs)
     for asset in site_assets():
         target = docs / asset.dest
         target.parent.mkdir(parents=True, exist_ok=True)

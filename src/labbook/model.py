@@ -403,6 +403,16 @@ class RunSet:
         pick = max if mode == "max" else min
         return pick(scored, key=lambda pair: pair[0])[1]
 
+    def min(self, key: str) -> float | None:
+        """Gives the lowest finite value of a column over the runs (None: no number)."""
+        nums = self._numbers(key)
+        return min(nums) if nums else None
+
+    def max(self, key: str) -> float | None:
+        """Gives the highest finite value of a column over the runs (None: no number)."""
+        nums = self._numbers(key)
+        return max(nums) if nums else None
+
     def mean(self, key: str) -> float | None:
         nums = self._numbers(key)
         return float(np.mean(nums)) if nums else None

@@ -10,7 +10,7 @@ from pathlib import Path
 import markdown
 import pytest
 
-from labbook.errors import ReportError, RunNotFound
+from labbook.errors import LabbookError, ReportError, RunNotFound
 from labbook.model import Run, RunSet
 from labbook.report.expressions import Expressions, duration, fmt, pct
 
@@ -440,3 +440,25 @@ def test_duration_in_prose_reads_as_in_a_table() -> None:
     for seconds in (42, 185, 3725, 180000):
         assert duration(seconds) == format_duration(seconds)
     assert duration(180000) == "2d 02h"
+
+
+def test_min_max_len_delta_and_filtering_in_a_loop(env: Expressions) -> None:
+    text = (
+        '{{ len(sweep) }}; min {{ sweep.min("val/acc") }}; max {{ sweep.max("val/acc") }}; '
+        '{{ sweep.max("val/acc") | delta(sweep.min("val/acc")) }}; '
+        '{{ sweep.max("val/acc") | delta(sweep.mean("val/acc"), "+.1f", "pp") }}; '
+        '{{ 0.8 | delta(0.9) }}; {{ 1.1 | delta(1.0, "+.1f", "%") }}; '
+        '{{ none | delta(1) }}; '
+        '{% for r in sweep if r.params.lr > 0.2 %}{{ r.name }} {% endfor %}'
+    )
+    # NaN is left out; min 0.80, max 0.94, mean 0.88. Signs are escaped for Markdown.
+    assert html.unescape(env.render(text, 1)) == (
+        "4; min 0.8; max 0.94; +0.14; +6.0 pp; -0.1; +10.0%; —; lr0.3-s0 lr0.3-s1 "
+    )
+
+
+def test_min_of_a_misspelt_key_names_the_keys(env: Expressions) -> None:
+    with pytest.raises(LabbookError, match="no run of run set 'sweep' has 'val/accc'") as info:
+        env.render('{{ sweep.min("val/accc") }}', 3)
+    assert info.value.line == 3
+    assert "val/acc" in (info.value.hint or "")

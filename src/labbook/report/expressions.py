@@ -25,7 +25,7 @@ from ..escaping import (
     escape_inline,
     safe_link,
 )
-from ..model import Run, RunSet, format_seconds
+from ..model import Run, RunSet, as_number, format_seconds
 
 
 def fmt(value: Any, spec: str = ".4g") -> str:
@@ -54,6 +54,26 @@ def duration(value: Any) -> str:
     if not isinstance(value, int | float) or not math.isfinite(value):
         return "—"
     return format_seconds(value)
+
+
+def delta(value: Any, other: Any, spec: str = "+.3g", unit: str = "") -> str:
+    """Gives `value - other` signed and formatted: 0.912 | delta(0.9) -> '+0.012'.
+
+    `unit="pp"` gives percentage points of fractions (0.912 vs 0.9: '+1.2 pp' with
+    `spec="+.1f"`); "%" gives the change relative to `other` ('+1.3%').
+    """
+    a, b = as_number(value), as_number(other)
+    if a is None or b is None:
+        return "—"
+    if unit == "pp":
+        return f"{format((a - b) * 100, spec)} pp"
+    if unit == "%":
+        if b == 0:
+            return "—"
+        return f"{format((a - b) / abs(b) * 100, spec)}%"
+    if unit:
+        raise ValueError(f"delta(): unit must be '', 'pp' or '%', not {unit!r}")
+    return format(a - b, spec)
 
 
 def _escape(value: Any) -> Markup:
@@ -189,13 +209,16 @@ class Expressions:
                 escape_html(href), label
             )
 
-        self.env.filters.update({"fmt": fmt, "pct": pct, "duration": duration, "link": link})
+        self.env.filters.update(
+            {"fmt": fmt, "pct": pct, "duration": duration, "link": link, "delta": delta}
+        )
         # Jinja's own filters that give Markup would let run text through as Markdown.
         self.env.filters.update(
             {"e": _escape, "escape": _escape, "forceescape": _forceescape, "tojson": _tojson}
         )
         self.env.globals.update(dict(run_sets))
         self.env.globals["run"] = lookup_run
+        self.env.globals["len"] = len
 
     def _mark(self, value: Any) -> str:
         # Everything printed goes through here; `_Printed.place` escapes it afterwards.

@@ -23,6 +23,7 @@ from ..progress import advance, timed
 from ..project import Project
 from .crossref import link_references, number_blocks, reference_errors
 from .expressions import Expressions
+from .math import render_math
 from .parse import BlockFence, ParsedReport, Prose, Verbatim, parse_report
 from .resolve import Resolver, UnresolvedRunSet, resolve_run_sets
 
@@ -279,6 +280,11 @@ def compile_report(
                 page.errors.append(exc)
                 rendered_text = "\n" + error_box(exc) + "\n\n" + segment.text
             rendered_text = link_references(rendered_text, labels)
+            try:
+                rendered_text = render_math(rendered_text, segment.line, display)
+            except LabbookError as exc:
+                page.errors.append(exc)
+                rendered_text = "\n" + error_box(exc) + "\n\n" + rendered_text
             # MkDocs' HTML scan of the page stops on some `<![`; the reader sees the same text.
             out.append((True, defuse_marked_sections(rendered_text)))
         elif isinstance(segment, BlockFence):

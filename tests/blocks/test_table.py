@@ -400,9 +400,7 @@ def test_a_column_can_be_relabelled_and_units_show() -> None:
             params={"rmse": "x"},
         )
     ]
-    table = render(
-        {"table": ["name", {"metrics.rmse": "RMSE"}, "params.rmse", "latency_ms"]}, runs
-    )
+    table = render({"table": ["name", {"metrics.rmse": "RMSE"}, "params.rmse", "latency_ms"]}, runs)
     assert table.keys == ["name", "metrics.rmse", "params.rmse", "metrics.latency_ms"]
     # A param and a metric of one name keep their prefixes, so no header is ambiguous.
     assert [h.text for h in table.headers] == ["name", "RMSE", "params.rmse", "latency (ms)"]

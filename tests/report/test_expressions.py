@@ -448,8 +448,8 @@ def test_min_max_len_delta_and_filtering_in_a_loop(env: Expressions) -> None:
         '{{ sweep.max("val/acc") | delta(sweep.min("val/acc")) }}; '
         '{{ sweep.max("val/acc") | delta(sweep.mean("val/acc"), "+.1f", "pp") }}; '
         '{{ 0.8 | delta(0.9) }}; {{ 1.1 | delta(1.0, "+.1f", "%") }}; '
-        '{{ none | delta(1) }}; '
-        '{% for r in sweep if r.params.lr > 0.2 %}{{ r.name }} {% endfor %}'
+        "{{ none | delta(1) }}; "
+        "{% for r in sweep if r.params.lr > 0.2 %}{{ r.name }} {% endfor %}"
     )
     # NaN is left out; min 0.80, max 0.94, mean 0.88. Signs are escaped for Markdown.
     assert html.unescape(env.render(text, 1)) == (

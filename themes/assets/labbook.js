@@ -111,7 +111,20 @@
     plot.setAttribute("data-labbook-drawn", "pending");
     var figure = figureFor(plot);
     if (!figure || typeof Plotly === "undefined") return;
-    var config = Object.assign({ responsive: true, displaylogo: false }, figure.config || {});
+    // No "Share chart" / "Edit in Chart Studio": they send the data to plotly.com.
+    var config = Object.assign(
+      { responsive: true, displaylogo: false, showSendToCloud: false, showEditInChartStudio: false },
+      figure.config || {}
+    );
+    config.modeBarButtonsToAdd = (config.modeBarButtonsToAdd || []).concat([
+      {
+        name: "Download the data shown as CSV",
+        icon: Plotly.Icons.disk,
+        click: function (gd) {
+          saveCsv(figureCsv(gd.data, gd.layout), csvName(plot));
+        },
+      },
+    ]);
     var drawnIn = scheme();
     var layout = themed(figure.layout, themeUpdate(figure.layout, themeColors()));
     if (plot.clientWidth < NARROW && !layout.legend.orientation) {
@@ -151,6 +164,152 @@
       observer.observe(plot);
     });
   }
+
+  // --- "Download CSV": exactly the data a chart or table shows. ---
+
+  function csvCell(value) {
+    if (value === null || value === undefined) return "";
+    var text = String(value);
+    // A leading =, +, - or @ would run as a formula in a spreadsheet.
+    if (/^[=+\-@\t\r]/.test(text) && isNaN(Number(text))) text = "'" + text;
+    return /[",\n\r]/.test(text) ? '"' + text.replace(/"/g, '""') + '"' : text;
+  }
+
+  function csvText(header, rows, notes) {
+    var lines = (notes || []).map(function (note) {
+      return "# " + String(note).replace(/[\r\n]+/g, " ");
+    });
+    lines.push(header.map(csvCell).join(","));
+    rows.forEach(function (row) {
+      lines.push(row.map(csvCell).join(","));
+    });
+    return lines.join("\r\n") + "\r\n";
+  }
+
+  function axisTitle(layout, name) {
+    var axis = layout && layout[name];
+    var title = axis && axis.title;
+    return (title && (title.text || title)) || "";
+  }
+
+  // One row per drawn point: the series (trace) it belongs to, x, y and what else the
+  // trace carries (error bars, text). Parallel coordinates: one row per line.
+  function figureCsv(data, layout) {
+    var meta = (layout && layout.meta) || {};
+    var notes = [];
+    var title = layout && layout.title && (layout.title.text || layout.title);
+    if (title) notes.push(title);
+    if (meta.csv_note) notes.push(meta.csv_note);
+    var visible = data.filter(function (t) {
+      return t.visible !== false && t.visible !== "legendonly";
+    });
+    var coords = visible.filter(function (t) {
+      return t.type === "parcoords";
+    });
+    if (coords.length) {
+      var dims = coords[0].dimensions || [];
+      var count = dims.length ? dims[0].values.length : 0;
+      var rows = [];
+      for (var i = 0; i < count; i++) {
+        rows.push(
+          dims.map(function (d) {
+            var v = d.values[i];
+            if (d.ticktext && d.tickvals) {
+              var at = d.tickvals.indexOf(v);
+              if (at >= 0) return d.ticktext[at];
+            }
+            return v;
+          })
+        );
+      }
+      return csvText(
+        dims.map(function (d) {
+          return d.label;
+        }),
+        rows,
+        notes
+      );
+    }
+    var xName = axisTitle(layout, "xaxis") || "x";
+    var yName = axisTitle(layout, "yaxis") || "y";
+    var withError = visible.some(function (t) {
+      return t.error_y && t.error_y.array;
+    });
+    var withText = visible.some(function (t) {
+      return Array.isArray(t.text);
+    });
+    var header = ["series", xName, yName];
+    if (withError) header.push("error");
+    if (withText) header.push("label");
+    var out = [];
+    visible.forEach(function (t) {
+      var xs = t.x || [];
+      var ys = t.y || [];
+      var n = Math.max(xs.length || 0, ys.length || 0);
+      for (var i = 0; i < n; i++) {
+        var row = [t.name || "", xs[i], ys[i]];
+        if (withError) row.push(t.error_y && t.error_y.array ? t.error_y.array[i] : "");
+        if (withText) row.push(Array.isArray(t.text) ? t.text[i] : "");
+        out.push(row);
+      }
+    });
+    return csvText(header, out, notes);
+  }
+
+  function tableCsv(table) {
+    var header = Array.prototype.map.call(table.querySelectorAll("thead th"), function (th) {
+      return th.textContent;
+    });
+    var rows = Array.prototype.map.call(table.querySelectorAll("tbody tr"), function (tr) {
+      return Array.prototype.map.call(tr.children, function (td) {
+        return td.textContent;
+      });
+    });
+    return csvText(header, rows, []);
+  }
+
+  function csvName(element) {
+    var block = element.closest(".labbook-block");
+    var title = block && block.querySelector(".labbook-title");
+    var base = (title ? title.textContent : "") || (block ? block.id : "labbook-data");
+    return base.replace(/[^A-Za-z0-9._-]+/g, "-").replace(/^-+|-+$/g, "") + ".csv";
+  }
+
+  function saveCsv(text, name) {
+    var url = URL.createObjectURL(new Blob([text], { type: "text/csv;charset=utf-8" }));
+    var a = document.createElement("a");
+    a.href = url;
+    a.download = name;
+    document.body.appendChild(a);
+    a.click();
+    a.remove();
+    setTimeout(function () {
+      URL.revokeObjectURL(url);
+    }, 1000);
+  }
+
+  function addTableDownloads(root) {
+    root.querySelectorAll("table.labbook-table").forEach(function (table) {
+      var box = table.closest(".labbook-table-scroll") || table;
+      if (box.previousElementSibling && box.previousElementSibling.classList.contains("labbook-csv")) {
+        return;
+      }
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "labbook-csv";
+      button.textContent = "Download CSV";
+      button.title = "Download the rows shown as CSV";
+      button.addEventListener("click", function () {
+        saveCsv(tableCsv(table), csvName(table));
+      });
+      box.parentNode.insertBefore(button, box);
+    });
+  }
+
+  window.labbook = Object.assign(window.labbook || {}, {
+    figureCsv: figureCsv,
+    tableCsv: tableCsv,
+  });
 
   // Printing draws every chart, seen or not.
   window.addEventListener("beforeprint", function () {
@@ -217,6 +376,7 @@
   function init() {
     drawCharts(document);
     makeSortable(document);
+    addTableDownloads(document);
   }
 
   if (document.body) {

@@ -76,9 +76,11 @@ class BlockContext:
         """Gives a ReportError located at an option's line."""
         return ReportError(message, file=self.report_file, line=self.line_of(option), hint=hint)
 
+    id_suffix: str = ""  # tells apart a block drawn inside another (the Reference's examples)
+
     @property
     def element_id(self) -> str:
-        return f"labbook-block-{self.block_index}"
+        return f"labbook-block-{self.block_index}{self.id_suffix}"
 
 
 @dataclass

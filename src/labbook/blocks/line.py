@@ -58,7 +58,7 @@ class LineBlock(Block):
 
     kind = "line"
     summary = "Metric histories per run, or one mean line per group with a band."
-    example = "line: val/loss\nsmoothing: 0.6\ngroup_by: params.lr\nlog_y: true"
+    example = "line: val/acc\nsmoothing: 0.6\ngroup_by: params.lr"
     declared = (
         Option("line", "metric key, glob or list of them", "the metrics drawn", required=True),
         Option(

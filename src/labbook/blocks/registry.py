@@ -14,6 +14,7 @@ from .base import Block
 _BUILTIN: dict[str, str] = {
     "line": "labbook.blocks.line:LineBlock",
     "table": "labbook.blocks.table:TableBlock",
+    "reference": "labbook.blocks.reference:ReferenceBlock",
 }
 
 

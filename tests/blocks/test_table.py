@@ -408,5 +408,5 @@ def test_a_column_can_be_relabelled_and_units_show() -> None:
 
 
 def test_a_relabelled_column_must_have_a_text_header() -> None:
-    with pytest.raises(ReportError, match="the header of 'metrics.rmse' must be text"):
+    with pytest.raises(ReportError, match=r"the header of 'metrics.rmse' must be text"):
         render({"table": [{"metrics.rmse": None}]})

@@ -1,10 +1,12 @@
-"""Writes the example runs' image artifacts: a confusion matrix per variants run (PNG).
+"""Draws the example runs' image artifacts: a confusion matrix per variants run (PNG).
 
 Deterministic: each matrix comes from the run's own final validation accuracy and a
 seed from its ID, so running this again writes the same pixels. Needs Pillow (a dev
-dependency); the images are committed, so building the example needs nothing.
+dependency). The images go to src/labbook/example_media/, which ships in the package;
+`write_example_runs` (and so `labbook init --example` and make_example_runs.py) copies
+each into its run's `artifacts/plots/confusion.png`.
 
-    uv run python scripts/make_example_media.py
+    uv run python scripts/make_example_media.py && uv run python scripts/make_example_runs.py
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 ROOT = Path(__file__).resolve().parents[1] / "runs"
+MEDIA = Path(__file__).resolve().parents[1] / "src" / "labbook" / "example_media"
 CLASSES = ["plane", "car", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 # Pairs a small model confuses most, as on CIFAR-10.
 CONFUSED = [(3, 5), (5, 3), (1, 9), (9, 1), (2, 4), (4, 2), (0, 8), (8, 0)]
@@ -74,10 +77,10 @@ def main() -> None:
             continue
         accuracy = final_accuracy(run)
         matrix = confusion(accuracy, zlib.crc32(run.name.encode()))
-        out = run / "artifacts" / "plots" / "confusion.png"
+        out = MEDIA / f"{run.name}-confusion.png"
         out.parent.mkdir(parents=True, exist_ok=True)
         draw(matrix, f"{meta['name']}: val acc {accuracy:.3f}").save(out, optimize=True)
-        print(out.relative_to(ROOT.parent), out.stat().st_size, "bytes")
+        print(out.relative_to(MEDIA.parents[2]), out.stat().st_size, "bytes")
 
 
 if __name__ == "__main__":

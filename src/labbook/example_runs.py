@@ -21,6 +21,7 @@ import numpy as np
 
 CHANCE_LOSS = math.log(10)  # cross-entropy of a uniform guess over CIFAR-10's classes
 BASE_SEED = 20261102
+MEDIA = Path(__file__).resolve().parent / "example_media"  # the runs' images, by run ID
 
 
 def run_id(name: str) -> str:
@@ -280,6 +281,11 @@ def variants(out: Path) -> list[str]:
         config = [f"# resolved config of {name} (commit {commit[:8]})"]
         config += [f"{key}: {json.dumps(value)}" for key, value in params.items()]
         (folder / "artifacts" / "config.yaml").write_text("\n".join(config) + "\n", "utf-8")
+        # Its confusion matrix, drawn once by scripts/make_example_media.py and shipped.
+        image = MEDIA / f"{rid}-confusion.png"
+        if image.exists():
+            (folder / "artifacts" / "plots").mkdir()
+            shutil.copyfile(image, folder / "artifacts" / "plots" / "confusion.png")
         written.append(rid)
     return written
 

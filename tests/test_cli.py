@@ -116,7 +116,7 @@ def problem_lines(stderr: str, file: str) -> dict[int, str]:
 def test_check_passes_on_the_example(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check"]) == 0
     out, err = capsys.readouterr()
-    assert out == "checked 5 report(s): 0 problem(s) in reports, 0 in sources\n"
+    assert out == "checked 6 report(s): 0 problem(s) in reports, 0 in sources\n"
     assert err == ""
 
 
@@ -203,7 +203,7 @@ def test_build_strict_passes_on_the_example(
 ) -> None:
     assert main(["build", "--strict"]) == 0
     out, _ = capsys.readouterr()
-    assert "built 5 page(s) into " in out and "(0 error(s), 0 warning(s))" in out
+    assert "built 6 page(s) into " in out and "(0 error(s), 0 warning(s))" in out
     page = (project / "site" / "lr-sweep" / "index.html").read_text(encoding="utf-8")
     assert "labbook-error" not in page
     assert "Learning-rate sweep for ResNet-18 on CIFAR-10" in page

@@ -66,4 +66,6 @@ def test_check_validates_the_third_party_block(
     monkeypatch.chdir(root)
     assert main(["check"]) == 1
     err = capsys.readouterr().err
-    assert "reports/index.md:10: unknown option 'aggr' for a stat block (did you mean 'agg'?)" in err
+    assert (
+        "reports/index.md:10: unknown option 'aggr' for a stat block (did you mean 'agg'?)" in err
+    )

@@ -58,3 +58,16 @@ def stylesheets() -> list[str]:
 
 def scripts() -> list[str]:
     return [a.dest for a in site_assets() if a.dest.endswith(".js")]
+
+
+# What report commentary is written in (SPEC section 6): CommonMark plus tables,
+# footnotes, admonitions, task lists and definition lists. Added to a site's
+# `markdown_extensions` when missing; math needs none (labbook renders it to MathML).
+MARKDOWN_EXTENSIONS = (
+    "tables",
+    "footnotes",
+    "admonition",
+    "def_list",
+    "attr_list",
+    "pymdownx.tasklist",
+)

@@ -17,7 +17,7 @@ from ..problems import group_problems
 from ..project import LabbookConfig, LabbookSettings, Project, validate_options
 from ..report.compile import CompiledPage, ProjectCompiler, write_page_files
 from . import live
-from .assets import overrides_dir, scripts, site_assets, stylesheets
+from .assets import MARKDOWN_EXTENSIONS, overrides_dir, scripts, site_assets, stylesheets
 
 log = logging.getLogger("mkdocs.plugins.labbook")
 
@@ -31,6 +31,9 @@ def configure_theme(config: MkDocsConfig) -> None:
         position = 1 if theme.custom_dir else 0
         if str(overrides_dir()) not in theme.dirs:
             theme.dirs.insert(position, str(overrides_dir()))
+    for name in MARKDOWN_EXTENSIONS:
+        if name not in config.markdown_extensions:
+            config.markdown_extensions.append(name)
     for css in stylesheets():
         if css not in config.extra_css:
             config.extra_css.append(css)

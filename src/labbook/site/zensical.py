@@ -17,7 +17,7 @@ import yaml
 from ..errors import ConfigError, LabbookError
 from ..project import Project
 from ..report.compile import CompiledPage, ProjectCompiler, write_page_files
-from .assets import scripts, site_assets, stylesheets
+from .assets import MARKDOWN_EXTENSIONS, scripts, site_assets, stylesheets
 
 _STR = "tag:yaml.org,2002:str"
 _MAP = "tag:yaml.org,2002:map"
@@ -103,6 +103,23 @@ def _append_files(config: yaml.MappingNode, key: str, files: list[str]) -> None:
         _set(config, key, yaml.SequenceNode(_SEQ, [_scalar(f) for f in files]))
 
 
+def _add_extensions(config: yaml.MappingNode, names: tuple[str, ...]) -> None:
+    """Appends the Markdown extensions the config does not name yet (list form only)."""
+    extensions = _get(config, "markdown_extensions")
+    if extensions is None:
+        extensions = yaml.SequenceNode(_SEQ, [])
+        _set(config, "markdown_extensions", extensions)
+    if not isinstance(extensions, yaml.SequenceNode):
+        return  # a mapping form is rare and MkDocs' own; left as the author wrote it
+    present = set()
+    for item in extensions.value:
+        if isinstance(item, yaml.ScalarNode):
+            present.add(str(item.value))
+        elif isinstance(item, yaml.MappingNode):
+            present.update(str(k.value) for k, _ in item.value if isinstance(k, yaml.ScalarNode))
+    extensions.value.extend(_scalar(n) for n in names if n not in present)
+
+
 def _staged_config(project: Project) -> str:
     """Gives the staged mkdocs.yml: the original's YAML nodes, tags (!ENV, !!python/name:…)
     kept verbatim, with the staging folders, no labbook plugin, labbook's assets appended
@@ -158,6 +175,7 @@ def _staged_config(project: Project) -> str:
             _set(options, "base_path", yaml.SequenceNode(_SEQ, [_scalar(".")]))
         _absolute(_get(options, "base_path"), root)
 
+    _add_extensions(config, MARKDOWN_EXTENSIONS)
     _append_files(config, "extra_css", stylesheets())
     _append_files(config, "extra_javascript", scripts())
     return yaml.serialize(config, Dumper=yaml.SafeDumper, allow_unicode=True)

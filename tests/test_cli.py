@@ -133,7 +133,7 @@ def test_check_reports_each_problem_at_its_line(
     assert problems[30].startswith("unknown option 'colour' for a table block. valid options: ")
     # Nothing but those problems is printed on stderr.
     assert len(err.splitlines()) == 4
-    assert out == "checked 6 report(s): 4 problem(s) in reports, 0 in sources\n"
+    assert out == "checked 7 report(s): 4 problem(s) in reports, 0 in sources\n"
     assert "Traceback" not in err
 
 
@@ -228,7 +228,7 @@ def test_build_without_strict_shows_error_boxes(
     # The whole site is written, error boxes included, and the exit code says it has errors.
     assert main(["build"]) == 1
     out, _ = capsys.readouterr()
-    assert "built 6 page(s) into " in out
+    assert "built 7 page(s) into " in out
     page = (broken / "site" / "broken" / "index.html").read_text(encoding="utf-8")
     assert page.count("labbook-error") == 4
     for line in (14, 18, 24, 30):

@@ -151,6 +151,14 @@ class Block(ABC):
         """Gives the metric keys (or globs) this block reads, for `labbook check`."""
         return []
 
+    def check(self, runs: RunSet) -> RenderedBlock:
+        """Gives what `labbook check` needs: the block's errors and warnings, as render would.
+
+        By default the block renders. A kind that draws histories overrides this to check
+        its keys against the runs' metric keys and summaries without reading any series.
+        """
+        return self.render(runs)
+
     # --- The HTML every kind wraps its body in, from the templates in templates/blocks/. ---
 
     def frame(self, body: str, css_class: str, template: str = "block.html", **values: Any) -> str:

@@ -96,6 +96,7 @@ class CompileOptions:
     goals: Mapping[str, str] = field(default_factory=dict)  # the `goals:` option
     root_url: str = ""  # from the page to the site's root, for the files blocks copy
     theme_dirs: tuple[Path, ...] = ()  # project folders whose `blocks/` override templates
+    check_only: bool = False  # `labbook check`: blocks check their keys, draw nothing
 
 
 def error_box(error: LabbookError) -> str:
@@ -292,7 +293,7 @@ def compile_report(
                 block, runs = _build_block(
                     segment, block_index, display, resolver, run_sets, options, goals, page_ctx
                 )
-                rendered = block.render(runs)
+                rendered = block.check(runs) if options.check_only else block.render(runs)
                 used = used + runs
                 page.warnings.extend(rendered.warnings)
                 if rendered.figure is not None:
@@ -352,7 +353,9 @@ def _figure_kind(kind: str) -> str | None:
 class ProjectCompiler:
     """Compiles a project's reports against its sources, sharing one resolver per build."""
 
-    def __init__(self, project: Project, resolver: Resolver | None = None) -> None:
+    def __init__(
+        self, project: Project, resolver: Resolver | None = None, *, check_only: bool = False
+    ) -> None:
         self.project = project
         # Live preview hands in the resolver of the previous build, so what did not change
         # is not read again.
@@ -365,6 +368,7 @@ class ProjectCompiler:
             max_points=project.settings.max_points,
             history=GitHistory(project.root),
             goals=project.settings.goals,
+            check_only=check_only,
         )
 
     @property
@@ -419,6 +423,7 @@ class ProjectCompiler:
             source_path=path,
             goals=self.options.goals,
             root_url=self.root_url(path),
+            check_only=self.options.check_only,
             theme_dirs=(self.project.root / "themes",),
         )
         return compile_report(path, text, self.resolver, options)

@@ -311,10 +311,54 @@
     tableCsv: tableCsv,
   });
 
-  // Printing draws every chart, seen or not.
-  window.addEventListener("beforeprint", function () {
-    document.querySelectorAll(".labbook-plot[data-labbook-figure]").forEach(draw);
-  });
+  // --- Printing (Ctrl+P, or a headless page.pdf()) ---
+  // Every chart is drawn, seen or not, at a fixed width, then scaled by the print
+  // stylesheet to the paper through a viewBox. A fixed width also keeps Plotly's own
+  // resize handler from redrawing the chart while the page is printed (it would print
+  // half-drawn: no legend, no x ticks).
+  var PRINT_WIDTH = 720; // CSS px the chart is laid out at for paper; scaled to fit
+
+  function printable(plot) {
+    if (!plot._fullLayout) return;
+    var width = PRINT_WIDTH;
+    var height = plot._fullLayout.height;
+    Plotly.relayout(plot, { width: width });
+    plot.querySelectorAll("svg.main-svg").forEach(function (svg) {
+      svg.setAttribute("viewBox", "0 0 " + width + " " + height);
+      svg.setAttribute("preserveAspectRatio", "xMinYMin meet");
+    });
+    var box = plot.querySelector(".svg-container");
+    if (box) box.style.aspectRatio = width + " / " + height;
+    plot.classList.add("labbook-printing");
+  }
+
+  function unprintable(plot) {
+    if (!plot.classList.contains("labbook-printing")) return;
+    plot.classList.remove("labbook-printing");
+    var box = plot.querySelector(".svg-container");
+    if (box) box.style.aspectRatio = "";
+    plot.querySelectorAll("svg.main-svg").forEach(function (svg) {
+      svg.removeAttribute("viewBox");
+      svg.removeAttribute("preserveAspectRatio");
+    });
+    delete plot.layout.width; // back to the container's width, and responsive again
+    Plotly.relayout(plot, { autosize: true });
+  }
+
+  function beforePrint() {
+    document.querySelectorAll(".labbook-plot[data-labbook-figure]").forEach(function (plot) {
+      draw(plot);
+      printable(plot);
+    });
+  }
+
+  function afterPrint() {
+    document.querySelectorAll(".labbook-plot.labbook-printing").forEach(unprintable);
+  }
+
+  window.addEventListener("beforeprint", beforePrint);
+  window.addEventListener("afterprint", afterPrint);
+  window.labbook = Object.assign(window.labbook || {}, { beforePrint: beforePrint });
 
   function cellValue(row, index, type) {
     var cell = row.children[index];

@@ -404,6 +404,7 @@ def test_init_creates_a_project_that_checks_and_builds(
             "augment-ablation.md",
             "index.md",
             "lr-sweep.md",
+            "reference",
             "trackers.md",
             "variants.md",
         ]
@@ -414,7 +415,7 @@ def test_init_creates_a_project_that_checks_and_builds(
     monkeypatch.chdir(root)
     assert main(["check"]) == 0
     out, _ = capsys.readouterr()
-    reports = 5 if example else 1
+    reports = 6 if example else 1
     assert out == f"checked {reports} report(s): 0 problem(s) in reports, 0 in sources\n"
     assert main(["build", "--strict"]) == 0
     out, _ = capsys.readouterr()

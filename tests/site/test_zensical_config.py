@@ -11,6 +11,7 @@ import yaml
 
 from labbook.example_runs import write_example_runs
 from labbook.project import Project
+from labbook.site.assets import MARKDOWN_EXTENSIONS
 from labbook.site.build import build_site
 from labbook.site.zensical import _staged_config
 from labbook.yamlfiles import load_tolerant
@@ -102,7 +103,11 @@ def test_staged_config_simple_forms(tmp_path: Path) -> None:
     assert staged["INHERIT"] == str(root / "base.yml")
     assert staged["theme"] == {"name": "material", "font": False}
     assert staged["plugins"] == {"search": {}}
-    assert staged["markdown_extensions"] == [{"pymdownx.snippets": {"base_path": [str(root)]}}]
+    # The author's extensions first, as written; then the commentary ones labbook adds.
+    assert staged["markdown_extensions"] == [
+        {"pymdownx.snippets": {"base_path": [str(root)]}},
+        *MARKDOWN_EXTENSIONS,
+    ]
     assert staged["extra_css"][0] == "custom.css" and len(staged["extra_css"]) > 1
 
 

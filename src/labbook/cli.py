@@ -18,6 +18,11 @@ from .errors import LabbookError
 from .model import Run, RunSet
 
 EXIT_OK, EXIT_DATA, EXIT_USAGE = 0, 1, 2
+PAGE_SIZES = ("A4", "letter", "A5", "legal")  # as export.pdf takes them (not imported: --help)
+
+
+class UsageError(Exception):
+    """Arguments that make no sense together: exit code 2, with the command's name."""
 
 
 def _err(message: str) -> None:
@@ -99,6 +104,72 @@ def cmd_check(args: argparse.Namespace) -> int:
         f"checked {result.reports} report(s): {errors} problem(s) in reports, {warnings} in sources"
     )
     return _exit_code(errors, warnings, args.strict)
+
+
+# -- pdf -----------------------------------------------------------------------------------
+
+
+def cmd_pdf(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from .export.pdf import PdfJob, write_pdfs
+    from .git import GitHistory
+    from .project import Project
+    from .report.compile import ProjectCompiler
+
+    project = Project.load(args.config_file)
+    if args.all == bool(args.reports):
+        raise UsageError("name the report(s) to print, or give --all (not both)")
+    if args.output and (args.all or len(args.reports) > 1):
+        raise UsageError("-o names one PDF: with several reports or --all, use -d DIR")
+    reports = project.reports() if args.all else [_report_path(project, r) for r in args.reports]
+    out_dir = Path(args.dir) if args.dir else (project.root / "pdf" if args.all else Path.cwd())
+    compiler = ProjectCompiler(project, root_url="")
+    with tempfile.TemporaryDirectory(prefix="labbook-media-") as media:
+        jobs = []
+        for path in reports:
+            page = compiler.compile_file(path)
+            if args.output:
+                target = Path(args.output)
+            else:
+                relative = _relative_to(path, project.docs_dir)
+                target = out_dir / relative.with_suffix(".pdf")
+            jobs.append(PdfJob(page, Path(media), target))
+        result = write_pdfs(
+            project,
+            jobs,
+            build=GitHistory(project.root).build_info(),
+            page_size=args.page_size,
+            strict=args.strict,
+        )
+    errors, warnings = _print_problems(result.errors, result.warnings + compiler.source_errors)
+    for target in result.written:
+        print(f"wrote {target}")
+    for target in result.refused:
+        _err(f"--strict: not writing {target}: its report has problems (see above)")
+    print(
+        f"{len(result.written)} PDF(s), {result.exported + result.cached} chart(s)"
+        f" ({result.cached} from the cache); {errors} error(s), {warnings} warning(s)"
+    )
+    return _exit_code(errors, warnings, args.strict)
+
+
+def _report_path(project: Any, name: str) -> Path:
+    path = Path(name)
+    for candidate in (path, project.root / path, project.docs_dir / path):
+        if candidate.is_file():
+            return candidate.resolve()
+    from .errors import ConfigError
+
+    known = ", ".join(str(_relative_to(p, project.root)) for p in project.reports()[:8])
+    raise ConfigError(f"no report {name!r}", hint=f"reports: {known}")
+
+
+def _relative_to(path: Path, root: Path) -> Path:
+    try:
+        return path.resolve().relative_to(root.resolve())
+    except ValueError:
+        return Path(path.name)
 
 
 # -- runs / show ---------------------------------------------------------------------------
@@ -288,6 +359,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--strict", action="store_true", help="warnings fail too")
     p.set_defaults(func=cmd_check)
 
+    p = with_config(sub.add_parser("pdf", help="one report (or every report) as a PDF"))
+    p.add_argument("reports", nargs="*", metavar="REPORT.md", help="the report(s) to print")
+    p.add_argument("-o", "--output", help="the PDF to write (one report); default: REPORT.pdf here")
+    p.add_argument("--all", action="store_true", help="every report of the project")
+    p.add_argument("-d", "--dir", help="folder for the PDFs (default: here; pdf/ with --all)")
+    p.add_argument("--page-size", choices=PAGE_SIZES, default=None, help="default: A4")
+    p.add_argument("--strict", action="store_true", help="write no PDF of a report with problems")
+    p.set_defaults(func=cmd_pdf)
+
     p = with_config(sub.add_parser("runs", help="list runs of a source"))
     p.add_argument("source", nargs="?", help="a configured source name or a source URI")
     p.add_argument("--filter", help="an MLflow-style filter")
@@ -342,6 +422,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             reporter.close()
             _print_problems([exc])
             code = EXIT_DATA
+        except UsageError as exc:
+            reporter.close()
+            _err(f"labbook {args.command}: error: {exc}")
+            code = EXIT_USAGE
         except KeyboardInterrupt:
             return 130
     if getattr(args, "verbose", False):

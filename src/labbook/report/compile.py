@@ -67,6 +67,8 @@ class CompiledPage:
     # Files the blocks copy into the site, by name under FILES_DIR (images of `media`).
     files: dict[str, bytes] = field(default_factory=dict)
     history: FileHistory = field(default_factory=FileHistory)  # authors, created, last edit
+    authors: list[str] = field(default_factory=list)  # front matter's, else git's
+    read_at: datetime | None = None  # when the run data was read (None: no runs)
 
     def as_document(self) -> str:
         """Gives the page with a front matter holding its title, for generators that read one."""
@@ -115,6 +117,16 @@ def _error_text(error: LabbookError) -> str:
     return text
 
 
+def report_authors(parsed: ParsedReport, history: FileHistory) -> list[str]:
+    """Gives the report's authors: its front matter's `authors`, else its git authors."""
+    raw = parsed.front_matter.get("authors")
+    if isinstance(raw, str):
+        return [raw]
+    if isinstance(raw, list) and raw:
+        return [str(a) for a in raw]
+    return list(history.authors)
+
+
 def _header(
     parsed: ParsedReport,
     chunks: list[tuple[bool, str]],
@@ -127,13 +139,7 @@ def _header(
     the first H1 of the prose, never a `# comment` inside a code block.
     """
     front = parsed.front_matter
-    authors: list[str] = []
-    raw_authors = front.get("authors")
-    if isinstance(raw_authors, str):
-        authors = [raw_authors]
-    elif isinstance(raw_authors, list):
-        authors = [str(a) for a in raw_authors]
-    authors = authors or list(history.authors)
+    authors = report_authors(parsed, history)
     last_edit = history.last_edited
     parts = []
     if authors:
@@ -322,6 +328,8 @@ def compile_report(
     if options.history is not None:
         page.history = options.history.of(options.source_path or path)
     page.markdown, page.title = _header(parsed, out, page.history, read_at)
+    page.read_at = read_at
+    page.authors = report_authors(parsed, page.history)
     page.meta = {k: v for k, v in parsed.front_matter.items() if k not in ("runs",)}
     page.runs = used
     page.notes = goals.notes
@@ -354,8 +362,16 @@ class ProjectCompiler:
     """Compiles a project's reports against its sources, sharing one resolver per build."""
 
     def __init__(
-        self, project: Project, resolver: Resolver | None = None, *, check_only: bool = False
+        self,
+        project: Project,
+        resolver: Resolver | None = None,
+        *,
+        check_only: bool = False,
+        root_url: str | None = None,
     ) -> None:
+        # `root_url`: one way up to the files for every page (a PDF's own folder), instead
+        # of each page's place in the site.
+        self.fixed_root_url = root_url
         self.project = project
         # Live preview hands in the resolver of the previous build, so what did not change
         # is not read again.
@@ -422,7 +438,9 @@ class ProjectCompiler:
             display_path=display,
             source_path=path,
             goals=self.options.goals,
-            root_url=self.root_url(path),
+            root_url=self.fixed_root_url
+            if self.fixed_root_url is not None
+            else self.root_url(path),
             check_only=self.options.check_only,
             theme_dirs=(self.project.root / "themes",),
         )

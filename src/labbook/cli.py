@@ -64,12 +64,21 @@ def cmd_build(args: argparse.Namespace) -> int:
 
     project = Project.load(args.config_file)
     site_dir = Path(args.site_dir) if args.site_dir else None
-    result = build_site(project, site_dir, engine=args.engine, strict=args.strict)
+    result = build_site(
+        project,
+        site_dir,
+        engine=args.engine,
+        strict=args.strict,
+        pdf=args.pdf,
+        page_size=args.page_size,
+    )
     errors, warnings = _print_problems(result.errors, result.warnings)
     print(
         f"built {result.pages} page(s) into {result.site_dir} with {args.engine}"
         f" ({errors} error(s), {warnings} warning(s))"
     )
+    if args.pdf:
+        print(f"wrote {len(result.pdfs)} PDF(s) into {result.site_dir / 'pdf'}")
     # The whole site is written either way, error boxes included; the exit code says.
     return _exit_code(errors, warnings, args.strict)
 
@@ -343,6 +352,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--strict", action="store_true", help="fail on any report error or warning")
     p.add_argument("--engine", choices=("mkdocs", "zensical"), default="mkdocs")
+    p.add_argument("--pdf", action="store_true", help="also print each report to pdf/ in the site")
+    p.add_argument("--page-size", choices=PAGE_SIZES, default=None, help="PDF paper (default: A4)")
     p.set_defaults(func=cmd_build)
 
     p = with_config(sub.add_parser("serve", help="live preview, rebuilt on every change"))

@@ -99,6 +99,7 @@ class CompileOptions:
     root_url: str = ""  # from the page to the site's root, for the files blocks copy
     theme_dirs: tuple[Path, ...] = ()  # project folders whose `blocks/` override templates
     check_only: bool = False  # `labbook check`: blocks check their keys, draw nothing
+    pdf_href: str | None = None  # `build --pdf`: the page's PDF, linked in its byline
 
 
 def error_box(error: LabbookError) -> str:
@@ -132,6 +133,7 @@ def _header(
     chunks: list[tuple[bool, str]],
     history: FileHistory,
     read_at: datetime | None,
+    pdf_href: str | None = None,
 ) -> tuple[str, str | None]:
     """Gives the page with its title and byline (authors, last edit, data read) and the title.
 
@@ -154,6 +156,8 @@ def _header(
             f'<span class="labbook-read-at" data-read-at="{read_at.isoformat()}">'
             f"run data read {stamp}</span>"
         )
+    if pdf_href:
+        parts.append(f'<a class="labbook-pdf-link" href="{escape_html(pdf_href)}" download>PDF</a>')
     byline = f'<p class="labbook-byline">{" · ".join(parts)}</p>' if parts else ""
     title = front.get("title")
     title = str(title) if title is not None else None
@@ -327,7 +331,7 @@ def compile_report(
     read_at = datetime.now(UTC).replace(microsecond=0) if len(used) else None
     if options.history is not None:
         page.history = options.history.of(options.source_path or path)
-    page.markdown, page.title = _header(parsed, out, page.history, read_at)
+    page.markdown, page.title = _header(parsed, out, page.history, read_at, options.pdf_href)
     page.read_at = read_at
     page.authors = report_authors(parsed, page.history)
     page.meta = {k: v for k, v in parsed.front_matter.items() if k not in ("runs",)}
@@ -335,6 +339,30 @@ def compile_report(
     page.notes = goals.notes
     page.files = page_ctx.files
     return page
+
+
+def relative_report(project: Project, path: Path) -> Path | None:
+    """Gives the report's path inside the docs folder (None: it is not in there)."""
+    try:
+        return path.resolve().relative_to(project.docs_dir)
+    except ValueError:
+        return None
+
+
+def page_dir(project: Project, path: Path) -> Path | None:
+    """Gives the report's page folder in the site, relative to its root, as MkDocs lays it out."""
+    relative = relative_report(project, path)
+    if relative is None:
+        return None
+    directory_urls = project.config.get("use_directory_urls", True) is not False
+    if directory_urls and relative.stem not in ("index", "README"):
+        return relative.parent / relative.stem
+    return relative.parent
+
+
+def pdf_path(report: Path) -> str:
+    """Gives where `build --pdf` puts a report's PDF, from the site's root."""
+    return "pdf/" + report.with_suffix(".pdf").as_posix()
 
 
 def write_page_files(pages: Iterable[CompiledPage], root: Path) -> None:
@@ -368,7 +396,13 @@ class ProjectCompiler:
         *,
         check_only: bool = False,
         root_url: str | None = None,
+        pdf_links: bool = False,
+        source_relative: bool = False,
     ) -> None:
+        # Zensical rewrites relative URLs in a page as relative to its Markdown file (MkDocs
+        # leaves raw HTML alone): then links count from the file, not from the page.
+        self.source_relative = source_relative
+        self.pdf_links = pdf_links  # `build --pdf`: each page links pdf/<report>.pdf
         # `root_url`: one way up to the files for every page (a PDF's own folder), instead
         # of each page's place in the site.
         self.fixed_root_url = root_url
@@ -442,21 +476,25 @@ class ProjectCompiler:
             if self.fixed_root_url is not None
             else self.root_url(path),
             check_only=self.options.check_only,
+            pdf_href=self.pdf_href(path) if self.pdf_links else None,
             theme_dirs=(self.project.root / "themes",),
         )
         return compile_report(path, text, self.resolver, options)
 
+    def pdf_href(self, path: Path) -> str | None:
+        """Gives the URL, from the report's page, of its PDF under the site's `pdf/`."""
+        relative = relative_report(self.project, path)
+        if relative is None:
+            return None
+        return self.root_url(path) + pdf_path(relative)
+
     def root_url(self, path: Path) -> str:
         """Gives the way from the report's page up to the site's root, as MkDocs lays it out."""
-        try:
-            relative = path.resolve().relative_to(self.project.docs_dir)
-        except ValueError:
-            return ""
-        depth = len(relative.parts) - 1
-        directory_urls = self.project.config.get("use_directory_urls", True) is not False
-        if directory_urls and relative.stem not in ("index", "README"):
-            depth += 1
-        return "../" * depth
+        if self.source_relative:
+            relative = relative_report(self.project, path)
+            return "" if relative is None else "../" * len(relative.parent.parts)
+        folder = page_dir(self.project, path)
+        return "" if folder is None else "../" * len(folder.parts)
 
 
 def failed_page(path: Path, error: LabbookError) -> CompiledPage:

@@ -21,19 +21,23 @@ class BuildResult:
     pages: int = 0
     errors: list[LabbookError] = field(default_factory=list)
     warnings: list[LabbookError] = field(default_factory=list)
+    compiled: list[CompiledPage] = field(default_factory=list)
+    pdfs: list[Path] = field(default_factory=list)  # `--pdf`: the PDFs written under pdf/
 
     @classmethod
     def from_pages(
         cls, pages: list[CompiledPage], source_errors: list[LabbookError], site_dir: Path
     ) -> BuildResult:
-        result = cls(site_dir, pages=len(pages), warnings=list(source_errors))
+        result = cls(site_dir, pages=len(pages), warnings=list(source_errors), compiled=pages)
         for page in pages:
             result.errors.extend(page.errors)
             result.warnings.extend(page.warnings)
         return result
 
 
-def build_with_mkdocs(project: Project, site_dir: Path, *, strict: bool = False) -> BuildResult:
+def build_with_mkdocs(
+    project: Project, site_dir: Path, *, strict: bool = False, pdf_links: bool = False
+) -> BuildResult:
     """Gives the result of `mkdocs build` on the project, through labbook's plugin."""
     from mkdocs.commands.build import build
     from mkdocs.config import load_config
@@ -53,6 +57,7 @@ def build_with_mkdocs(project: Project, site_dir: Path, *, strict: bool = False)
             hint="add `- labbook:` with its sources under `plugins:`",
         )
     plugin.cli_driven = True
+    plugin.pdf_links = pdf_links
     try:
         build(config)
     except MkDocsException as exc:
@@ -69,6 +74,7 @@ def build_with_mkdocs(project: Project, site_dir: Path, *, strict: bool = False)
         pages=len(plugin.pages),
         errors=list(plugin.errors),
         warnings=list(plugin.warnings),
+        compiled=list(plugin.pages.values()),
     )
 
 
@@ -80,13 +86,54 @@ def _relative(path: Path, root: Path) -> Path:
 
 
 def build_site(
-    project: Project, site_dir: Path | None = None, *, engine: str = "mkdocs", strict: bool = False
+    project: Project,
+    site_dir: Path | None = None,
+    *,
+    engine: str = "mkdocs",
+    strict: bool = False,
+    pdf: bool = False,
+    page_size: str | None = None,
 ) -> BuildResult:
-    """Gives the result of building the project's site with the chosen engine."""
+    """Gives the result of building the project's site with the chosen engine.
+
+    With `pdf`, every report is also printed to `pdf/<report>.pdf` in the site, and
+    each page links its PDF.
+    """
     target = (site_dir or project.root / str(project.config.get("site_dir", "site"))).resolve()
     if engine == "mkdocs":
-        return build_with_mkdocs(project, target, strict=strict)
-    if engine == "zensical":
-        pages, source_errors = build_with_zensical(project, target, strict=strict)
-        return BuildResult.from_pages(pages, source_errors, target)
-    raise ConfigError(f"unknown engine {engine!r}", hint="use one of: " + ", ".join(ENGINES))
+        result = build_with_mkdocs(project, target, strict=strict, pdf_links=pdf)
+    elif engine == "zensical":
+        pages, source_errors = build_with_zensical(project, target, strict=strict, pdf_links=pdf)
+        result = BuildResult.from_pages(pages, source_errors, target)
+    else:
+        raise ConfigError(f"unknown engine {engine!r}", hint="use one of: " + ", ".join(ENGINES))
+    if pdf:
+        result.pdfs = _write_site_pdfs(project, result, page_size, strict, engine)
+    return result
+
+
+def _write_site_pdfs(
+    project: Project, result: BuildResult, page_size: str | None, strict: bool, engine: str
+) -> list[Path]:
+    from ..export.pdf import PdfJob, write_pdfs
+    from ..git import GitHistory
+    from ..report.compile import page_dir, pdf_path, relative_report
+
+    jobs = []
+    for page in result.compiled:
+        relative = relative_report(project, page.path)
+        folder = page_dir(project, page.path)
+        if relative is None or folder is None:
+            continue
+        if engine == "zensical":  # its pages' URLs count from the Markdown file's folder
+            folder = relative.parent
+        # The page's own folder: its relative URLs (copied media) resolve as in the site.
+        jobs.append(PdfJob(page, result.site_dir / folder, result.site_dir / pdf_path(relative)))
+    written = write_pdfs(
+        project,
+        jobs,
+        build=GitHistory(project.root).build_info(),
+        page_size=page_size,
+        strict=strict,
+    )
+    return written.written

@@ -48,6 +48,7 @@ class LabbookPlugin(BasePlugin[LabbookConfig]):  # type: ignore[no-untyped-call]
 
     def __init__(self) -> None:
         self.compiler: ProjectCompiler | None = None
+        self.pdf_links = False  # `labbook build --pdf`: each page links its PDF
         self.pages: dict[str, CompiledPage] = {}
         self.errors: list[LabbookError] = []
         self.warnings: list[LabbookError] = []
@@ -88,7 +89,7 @@ class LabbookPlugin(BasePlugin[LabbookConfig]):  # type: ignore[no-untyped-call]
             self.compiler = live.compiler_for(config_file, settings, Path(config.docs_dir))
         else:
             project = Project.from_settings(config_file, settings, Path(config.docs_dir))
-            self.compiler = ProjectCompiler(project)
+            self.compiler = ProjectCompiler(project, pdf_links=self.pdf_links)
         self.pages = {}
         self.errors = []
         self.warnings = []

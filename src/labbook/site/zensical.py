@@ -181,13 +181,15 @@ def _staged_config(project: Project) -> str:
     return yaml.serialize(config, Dumper=yaml.SafeDumper, allow_unicode=True)
 
 
-def stage(project: Project, stage_dir: Path) -> tuple[list[CompiledPage], list[LabbookError]]:
+def stage(
+    project: Project, stage_dir: Path, *, pdf_links: bool = False
+) -> tuple[list[CompiledPage], list[LabbookError]]:
     """Writes the compiled project into stage_dir; gives the pages and the source errors."""
     if stage_dir.exists():
         shutil.rmtree(stage_dir)
     docs = stage_dir / "docs"
     docs.mkdir(parents=True)
-    compiler = ProjectCompiler(project)
+    compiler = ProjectCompiler(project, pdf_links=pdf_links, source_relative=True)
     pages: list[CompiledPage] = []
     for src in sorted(project.docs_dir.rglob("*")):
         if not src.is_file():
@@ -210,14 +212,14 @@ def stage(project: Project, stage_dir: Path) -> tuple[list[CompiledPage], list[L
 
 
 def build_with_zensical(
-    project: Project, site_dir: Path, *, strict: bool = False
+    project: Project, site_dir: Path, *, strict: bool = False, pdf_links: bool = False
 ) -> tuple[list[CompiledPage], list[LabbookError]]:
     """Gives the compiled pages and the source errors of building the project with Zensical.
 
     `site.build` turns them into its BuildResult: this module does not import it back.
     """
     stage_dir = project.root / ".labbook" / "zensical"
-    pages, source_errors = stage(project, stage_dir)
+    pages, source_errors = stage(project, stage_dir, pdf_links=pdf_links)
     command = [
         sys.executable,
         "-m",

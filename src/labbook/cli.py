@@ -163,6 +163,30 @@ def cmd_pdf(args: argparse.Namespace) -> int:
     return _exit_code(errors, warnings, args.strict)
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from .export.gfm import write_gfm
+    from .project import Project
+    from .report.compile import ProjectCompiler
+
+    project = Project.load(args.config_file)
+    path = _report_path(project, args.report)
+    compiler = ProjectCompiler(project, root_url="", math_source=True)
+    with tempfile.TemporaryDirectory(prefix="labbook-media-") as media:
+        page = compiler.compile_file(path)
+        from .report.compile import write_page_files
+
+        write_page_files([page], Path(media))
+        errors, warnings = _print_problems(page.errors, page.warnings + compiler.source_errors)
+        if args.strict and (errors or warnings):
+            _err("--strict: not writing the export: the report has problems (see above)")
+            return EXIT_DATA
+        result = write_gfm(project, page, Path(args.output), png=args.png, base_dir=Path(media))
+    print(f"wrote {result.markdown} and {len(result.images)} image(s)")
+    return _exit_code(errors, warnings, args.strict)
+
+
 def _report_path(project: Any, name: str) -> Path:
     path = Path(name)
     for candidate in (path, project.root / path, project.docs_dir / path):
@@ -378,6 +402,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--page-size", choices=PAGE_SIZES, default=None, help="default: A4")
     p.add_argument("--strict", action="store_true", help="write no PDF of a report with problems")
     p.set_defaults(func=cmd_pdf)
+
+    p = with_config(
+        sub.add_parser("export", help="a report as Markdown with chart images (pull requests)")
+    )
+    p.add_argument("report", metavar="REPORT.md")
+    p.add_argument("--format", choices=("gfm",), default="gfm", help="GitHub-flavoured Markdown")
+    p.add_argument("-o", "--output", required=True, metavar="DIR", help="folder to write into")
+    p.add_argument("--png", action="store_true", help="also write each chart as PNG")
+    p.add_argument("--strict", action="store_true", help="write nothing if the report has problems")
+    p.set_defaults(func=cmd_export)
 
     p = with_config(sub.add_parser("runs", help="list runs of a source"))
     p.add_argument("source", nargs="?", help="a configured source name or a source URI")

@@ -32,6 +32,7 @@ from .document import (
     render_markdown,
 )
 from .figures import ExportError, FigureExporter, figure_key, print_figure
+from .files import write_atomically
 
 PAGE_SIZES = ("A4", "letter", "A5", "legal")
 
@@ -109,9 +110,10 @@ def write_pdfs(
             body = real_footnotes(math_to_svg(body))
             _write_files(job)
             html = document(body, cover_for(job.page, build, version), sheets)
-            _write_atomically(
-                job.target, HTML(string=html, base_url=str(job.base_dir) + os.sep).write_pdf()
-            )
+            data = HTML(string=html, base_url=str(job.base_dir) + os.sep).write_pdf()
+            if not data:
+                raise ReportError("WeasyPrint produced no PDF", file=job.target)
+            write_atomically(job.target, data)
             result.written.append(job.target)
             advance("writing PDFs", total=len(todo))
     return result
@@ -127,19 +129,3 @@ def _write_files(job: PdfJob) -> None:
         if not target.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
-
-
-def _write_atomically(target: Path, data: bytes | None) -> None:
-    if not data:
-        raise ReportError("WeasyPrint produced no PDF", file=target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle = tempfile.NamedTemporaryFile(
-        dir=target.parent, prefix=f".{target.name}.", suffix=".part", delete=False
-    )
-    try:
-        with handle:
-            handle.write(data)
-        os.replace(handle.name, target)
-    except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
-        raise

@@ -100,6 +100,7 @@ class CompileOptions:
     theme_dirs: tuple[Path, ...] = ()  # project folders whose `blocks/` override templates
     check_only: bool = False  # `labbook check`: blocks check their keys, draw nothing
     pdf_href: str | None = None  # `build --pdf`: the page's PDF, linked in its byline
+    math_source: bool = False  # keep `$…$` as written (GitHub renders it), not MathML
 
 
 def error_box(error: LabbookError) -> str:
@@ -292,7 +293,8 @@ def compile_report(
                 rendered_text = "\n" + error_box(exc) + "\n\n" + segment.text
             rendered_text = link_references(rendered_text, labels)
             try:
-                rendered_text = render_math(rendered_text, segment.line, display)
+                if not options.math_source:
+                    rendered_text = render_math(rendered_text, segment.line, display)
             except LabbookError as exc:
                 page.errors.append(exc)
                 rendered_text = "\n" + error_box(exc) + "\n\n" + rendered_text
@@ -398,7 +400,9 @@ class ProjectCompiler:
         root_url: str | None = None,
         pdf_links: bool = False,
         source_relative: bool = False,
+        math_source: bool = False,
     ) -> None:
+        self.math_source = math_source
         # Zensical rewrites relative URLs in a page as relative to its Markdown file (MkDocs
         # leaves raw HTML alone): then links count from the file, not from the page.
         self.source_relative = source_relative
@@ -477,6 +481,7 @@ class ProjectCompiler:
             else self.root_url(path),
             check_only=self.options.check_only,
             pdf_href=self.pdf_href(path) if self.pdf_links else None,
+            math_source=self.math_source,
             theme_dirs=(self.project.root / "themes",),
         )
         return compile_report(path, text, self.resolver, options)

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from labbook.blocks.base import BlockContext
-from labbook.blocks.table import TableBlock, canonical_column, format_duration
+from labbook.blocks.columns import canonical_column
+from labbook.blocks.table import TableBlock, format_duration
 from labbook.errors import ReportError
 from labbook.model import Run, RunSet
 

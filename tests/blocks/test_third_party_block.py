@@ -10,12 +10,12 @@ from importlib.metadata import entry_points
 from pathlib import Path
 
 import pytest
-from tests.sources.test_third_party import make_project
 
 from labbook.blocks.registry import block_kinds, load_block
 from labbook.cli import main
 from labbook.project import Project
 from labbook.site.build import build_site
+from tests.sources.test_third_party import make_project
 
 STAT_REPORT = """\
 ---

@@ -15,6 +15,9 @@ _BUILTIN: dict[str, str] = {
     "line": "labbook.blocks.line:LineBlock",
     "table": "labbook.blocks.table:TableBlock",
     "reference": "labbook.blocks.reference:ReferenceBlock",
+    "scatter": "labbook.blocks.scatter:ScatterBlock",
+    "bar": "labbook.blocks.bar:BarBlock",
+    "histogram": "labbook.blocks.histogram:HistogramBlock",
 }
 
 

@@ -35,24 +35,10 @@ from .base import (
     opt_bool,
     opt_int,
 )
+from .columns import canonical_column, check_column
 
 # name and id say which run a row is; `only_differing` never drops them.
 IDENTITY_COLUMNS = frozenset({"name", "id"})
-_PREFIXES = {
-    "params": "params",
-    "param": "params",
-    "tags": "tags",
-    "tag": "tags",
-    "metrics": "metrics",
-    "metric": "metrics",
-    "summary": "metrics",
-}
-_ALIASES = {
-    "run_id": "id",
-    "attributes.run_id": "id",
-    "run_name": "name",
-    "attributes.run_name": "name",
-}
 
 
 # Directions an author may write after a sort column that labbook does not take.
@@ -230,42 +216,6 @@ class TableBlock(Block):
 # --- columns ----------------------------------------------------------------------------
 
 
-def canonical_column(column: str) -> str:
-    """Gives the one spelling of a column: `name`, `params.K`, `tags.K`, `metrics.K`, …
-
-    A bare metric key (`val/acc`) is `metrics.val/acc`; `param.K` is `params.K`.
-    """
-    column = column.strip()
-    if column in _ALIASES:
-        return _ALIASES[column]
-    if column in ATTRIBUTES:
-        return column
-    prefix, dot, rest = column.partition(".")
-    if prefix == "attributes" and rest in ATTRIBUTES:
-        return rest
-    if dot and prefix in _PREFIXES:
-        return f"{_PREFIXES[prefix]}.{rest}"
-    return f"metrics.{column}"
-
-
-def _check_column(value: Any, option: str, ctx: BlockContext) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ctx.error(
-            f"{option!r}: a column must be text such as params.lr, not {value!r}",
-            option,
-            hint="columns: name, id, experiment, status, start_time, duration, "
-            "params.K, tags.K, metrics.K or a metric key",
-        )
-    prefix, dot, rest = value.strip().partition(".")
-    if dot and prefix in _PREFIXES and not rest:
-        raise ctx.error(
-            f"{option!r}: column {value!r} names no key after {prefix!r}",
-            option,
-            hint=f"write e.g. {prefix}.lr",
-        )
-    return value.strip()
-
-
 def _columns_option(spec: Mapping[str, Any], ctx: BlockContext) -> list[Column] | None:
     value = spec.get("table")
     if value == "auto":
@@ -289,7 +239,7 @@ def _columns_option(spec: Mapping[str, Any], ctx: BlockContext) -> list[Column] 
                     hint="write e.g. `- {metrics.rmse: RMSE}`",
                 )
             label = str(label)
-        header = _check_column(item, "table", ctx)
+        header = check_column(item, "table", ctx)
         key = canonical_column(header)
         if all(c.key != key for c in columns):
             columns.append(Column(header, key, label))
@@ -308,7 +258,7 @@ def _highlight_option(spec: Mapping[str, Any], ctx: BlockContext) -> dict[str, s
         )
     out: dict[str, str] = {}
     for column, mode in value.items():
-        key = canonical_column(_check_column(column, "highlight", ctx))
+        key = canonical_column(check_column(column, "highlight", ctx))
         if mode not in ("max", "min", "best"):
             raise ctx.error(
                 f"'highlight': {column} must be max, min or best, not {mode!r}",
@@ -328,7 +278,7 @@ def _sort_option(spec: Mapping[str, Any], ctx: BlockContext) -> list[SortKey]:
         raise ctx.error("'sort' names no column", "sort", hint="write e.g. `sort: val/acc desc`")
     keys: list[SortKey] = []
     for item in items:
-        text = _check_column(item, "sort", ctx)
+        text = check_column(item, "sort", ctx)
         descending = False
         column, _, direction = text.rpartition(" ")
         if column and direction.lower() in ("asc", "desc"):
@@ -344,7 +294,7 @@ def _sort_option(spec: Mapping[str, Any], ctx: BlockContext) -> list[SortKey]:
         elif text.startswith("-"):
             descending = True
             text = text[1:].strip()
-        keys.append(SortKey(canonical_column(_check_column(text, "sort", ctx)), descending))
+        keys.append(SortKey(canonical_column(check_column(text, "sort", ctx)), descending))
     return keys
 
 

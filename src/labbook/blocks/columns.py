@@ -1,0 +1,96 @@
+"""Columns of a run as blocks name them: `name`, `params.K`, `metrics.K`, a bare metric key.
+
+Every block that reads one value per run (table, scatter, bar, histogram, parallel,
+importance) spells, checks and reads its columns here, so a misspelt column is the same
+error, naming the columns that exist, whichever block it is in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ..model import ATTRIBUTES, Run, RunSet, column_value, missing_key_hint
+from .base import BlockContext
+
+_PREFIXES = {
+    "params": "params",
+    "param": "params",
+    "tags": "tags",
+    "tag": "tags",
+    "metrics": "metrics",
+    "metric": "metrics",
+    "summary": "metrics",
+}
+_ALIASES = {
+    "run_id": "id",
+    "attributes.run_id": "id",
+    "run_name": "name",
+    "attributes.run_name": "name",
+}
+
+
+def canonical_column(column: str) -> str:
+    """Gives the one spelling of a column: `name`, `params.K`, `tags.K`, `metrics.K`, …
+
+    A bare metric key (`val/acc`) is `metrics.val/acc`; `param.K` is `params.K`.
+    """
+    column = column.strip()
+    if column in _ALIASES:
+        return _ALIASES[column]
+    if column in ATTRIBUTES:
+        return column
+    prefix, dot, rest = column.partition(".")
+    if prefix == "attributes" and rest in ATTRIBUTES:
+        return rest
+    if dot and prefix in _PREFIXES:
+        return f"{_PREFIXES[prefix]}.{rest}"
+    return f"metrics.{column}"
+
+
+def check_column(value: Any, option: str, ctx: BlockContext) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ctx.error(
+            f"{option!r}: a column must be text such as params.lr, not {value!r}",
+            option,
+            hint="columns: name, id, experiment, status, start_time, duration, "
+            "params.K, tags.K, metrics.K or a metric key",
+        )
+    prefix, dot, rest = value.strip().partition(".")
+    if dot and prefix in _PREFIXES and not rest:
+        raise ctx.error(
+            f"{option!r}: column {value!r} names no key after {prefix!r}",
+            option,
+            hint=f"write e.g. {prefix}.lr",
+        )
+    return value.strip()
+
+
+def column_option(spec: Mapping[str, Any], key: str, ctx: BlockContext) -> str | None:
+    """Gives an option naming one column, canonical (`val/acc` is `metrics.val/acc`), or None."""
+    if spec.get(key) is None:
+        return None
+    return canonical_column(check_column(spec[key], key, ctx))
+
+
+def run_values(runs: RunSet, column: str, ctx: BlockContext, option: str) -> list[Any]:
+    """Gives each run's value of a column; a column no run has is an error at `option`.
+
+    A column some runs lack is normal (None for them); one that none has is a misspelling,
+    which must not draw as an empty chart.
+    """
+    values = [column_value(r, column) for r in runs]
+    if runs and column not in ATTRIBUTES and all(v is None for v in values):
+        bare = column.removeprefix("metrics.")
+        shown = bare if column.startswith("metrics.") else column
+        raise ctx.error(
+            f"{option!r}: no run of this block has {shown!r}",
+            option,
+            hint=missing_key_hint(shown, list(runs)),
+        )
+    return values
+
+
+def runs_without(runs: RunSet, values: list[Any]) -> list[Run]:
+    """Gives the runs whose value is missing."""
+    return [r for r, v in zip(runs, values, strict=True) if v is None]

@@ -52,7 +52,7 @@ class HistogramBlock(Block):
             else None
         )
         self.group_by = column_option(spec, "group_by", ctx)
-        self.height = opt_int(spec, "height", ctx, default=350, minimum=50)
+        self.height = opt_int(spec, "height", ctx, default=400, minimum=50)
 
     def metric_keys(self) -> list[str]:
         keys = [self.value, self.group_by]

@@ -18,8 +18,10 @@ def axis(title: str, *, log: bool = False, kind: str | None = None) -> dict[str,
         "type": kind or ("log" if log else "linear"),
     }
     if out["type"] == "log":
-        # Between powers of ten Plotly writes a bare digit ("2" for 0.2); write each in full.
+        # Between powers of ten Plotly writes a bare digit ("2" for 0.2); write each in full,
+        # at 1, 2 and 5 only, so that labels a decade apart do not run together.
         out["minorloglabels"] = "complete"
+        out["dtick"] = "D2"
     return out
 
 

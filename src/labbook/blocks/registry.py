@@ -18,6 +18,8 @@ _BUILTIN: dict[str, str] = {
     "scatter": "labbook.blocks.scatter:ScatterBlock",
     "bar": "labbook.blocks.bar:BarBlock",
     "histogram": "labbook.blocks.histogram:HistogramBlock",
+    "parallel": "labbook.blocks.parallel:ParallelBlock",
+    "importance": "labbook.blocks.importance:ImportanceBlock",
 }
 
 

@@ -199,6 +199,14 @@ class ScatterBlock(Block):
             "layout": layout(
                 self.height,
                 showlegend=show_legend,
+                # Above the plot: at the side the legend would lie over a colour bar.
+                legend={
+                    "orientation": "h",
+                    "x": 0,
+                    "xanchor": "left",
+                    "y": 1.02,
+                    "yanchor": "bottom",
+                },
                 xaxis=axis(self.x, log=self.log_x, kind=None if x_numeric else "category"),
                 yaxis=axis(self.y, log=self.log_y, kind=None if y_numeric else "category"),
                 meta={"csv_note": f"one point per run; {len(keep)} of {len(runs)} runs drawn"},

@@ -417,10 +417,23 @@
     });
   }
 
+  // compare: "only differences" hides the rows where every run agrees.
+  function watchCompareToggles(root) {
+    root.querySelectorAll("input.labbook-only-differences").forEach(function (box) {
+      var block = box.closest(".labbook-compare");
+      if (!block || box.getAttribute("data-labbook-bound")) return;
+      box.setAttribute("data-labbook-bound", "true");
+      box.addEventListener("change", function () {
+        block.classList.toggle("labbook-only-diff", box.checked);
+      });
+    });
+  }
+
   function init() {
     drawCharts(document);
     makeSortable(document);
     addTableDownloads(document);
+    watchCompareToggles(document);
   }
 
   if (document.body) {

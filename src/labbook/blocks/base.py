@@ -63,6 +63,10 @@ class BlockContext:
     run_link: Callable[[Run], str | None] = lambda run: run.url
     goals: Goals | None = None  # the report's metric goals, for `best`; None: the name rule
     page: PageContext = field(default_factory=lambda: PageContext())  # shared by the page's blocks
+    # The report's resolver, for a block drawn inside another (the Reference's examples).
+    resolve_runs: Callable[[Any], RunSet] | None = None
+    # The bytes of a run's artifact, through the run's source (`media`); None: none here.
+    read_artifact: Callable[[Run, str], bytes] | None = None
 
     def line_of(self, option: str | None = None) -> int:
         """Gives the report line of an option, else of the block's fence."""
@@ -109,6 +113,7 @@ class Block(ABC):
     summary: ClassVar[str] = ""  # one sentence for the Reference page
     example: ClassVar[str] = ""  # a YAML block body the Reference page shows and draws
     figure_kind: ClassVar[str] = "fig"  # what a caption numbers: "fig" (Figure N) or "tbl"
+    runs_option: ClassVar[str] = "runs"  # the option whose line a run that cannot be found gets
     declared: ClassVar[tuple[Option, ...]] = ()
     options: ClassVar[frozenset[str]]  # every option the kind accepts, the first key included
 
@@ -170,7 +175,8 @@ class Block(ABC):
             figure_kind=self.figure_kind,
             title=self.title,
             caption=self.caption,
-            number=self.ctx.page.numbers.get(self.ctx.block_index),
+            # A block drawn inside another (a Reference example) is not numbered itself.
+            number=None if self.ctx.id_suffix else self.ctx.page.numbers.get(self.ctx.block_index),
             body=Markup(body),
             **values,
         )

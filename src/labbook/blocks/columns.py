@@ -94,3 +94,23 @@ def run_values(runs: RunSet, column: str, ctx: BlockContext, option: str) -> lis
 def runs_without(runs: RunSet, values: list[Any]) -> list[Run]:
     """Gives the runs whose value is missing."""
     return [r for r, v in zip(runs, values, strict=True) if v is None]
+
+
+def differs(values: list[Any]) -> bool:
+    """Gives whether the values are not all equal (1 and 1.0 count as equal)."""
+    seen: list[Any] = []
+    for value in values:
+        if not any(same(value, other) for other in seen):
+            seen.append(value)
+    return len(seen) > 1
+
+
+def same(a: Any, b: Any) -> bool:
+    if a is None or b is None:
+        return a is b
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    try:
+        return bool(a == b)
+    except Exception:  # pragma: no cover - exotic values
+        return repr(a) == repr(b)

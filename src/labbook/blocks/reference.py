@@ -62,7 +62,10 @@ class ReferenceBlock(Block):
             inner_ctx = dataclasses.replace(
                 self.ctx, id_suffix="-example", key_lines={}, fence_line=self.ctx.fence_line
             )
-            drawn = cls(spec, inner_ctx).render(runs)
+            example = cls(spec, inner_ctx)
+            if example.runs_spec is not None and self.ctx.resolve_runs is not None:
+                runs = self.ctx.resolve_runs(example.runs_spec)  # a kind naming its own runs
+            drawn = example.render(runs)
             example_html, figure, warnings = drawn.html, drawn.figure, drawn.warnings
         options = [
             {

@@ -20,6 +20,7 @@ _BUILTIN: dict[str, str] = {
     "histogram": "labbook.blocks.histogram:HistogramBlock",
     "parallel": "labbook.blocks.parallel:ParallelBlock",
     "importance": "labbook.blocks.importance:ImportanceBlock",
+    "compare": "labbook.blocks.compare:CompareBlock",
 }
 
 

@@ -35,7 +35,7 @@ from .base import (
     opt_bool,
     opt_int,
 )
-from .columns import canonical_column, check_column
+from .columns import canonical_column, check_column, differs
 
 # name and id say which run a row is; `only_differing` never drops them.
 IDENTITY_COLUMNS = frozenset({"name", "id"})
@@ -142,7 +142,7 @@ class TableBlock(Block):
             columns = [
                 c
                 for c in columns
-                if c.key in IDENTITY_COLUMNS or _differs([column_value(r, c.key) for r in rows])
+                if c.key in IDENTITY_COLUMNS or differs([column_value(r, c.key) for r in rows])
             ]
         first_sort = self.sort[0] if self.sort else None
         labels = human_labels([c.key for c in columns], {c.key: c.label for c in columns})
@@ -348,26 +348,6 @@ def format_duration(value: object) -> str:
     if not is_number(value) or not math.isfinite(float(value)):  # type: ignore[arg-type]
         return display_value(value)
     return format_seconds(float(value))  # type: ignore[arg-type]
-
-
-def _differs(values: list[Any]) -> bool:
-    """Gives whether the values are not all equal (1 and 1.0 count as equal)."""
-    seen: list[Any] = []
-    for value in values:
-        if not any(_same(value, other) for other in seen):
-            seen.append(value)
-    return len(seen) > 1
-
-
-def _same(a: Any, b: Any) -> bool:
-    if a is None or b is None:
-        return a is b
-    if isinstance(a, bool) or isinstance(b, bool):
-        return type(a) is type(b) and a == b
-    try:
-        return bool(a == b)
-    except Exception:  # pragma: no cover - exotic values
-        return repr(a) == repr(b)
 
 
 def _best(values: list[Any], mode: str | None) -> float | None:

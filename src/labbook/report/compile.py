@@ -227,6 +227,8 @@ def _build_block(
         max_points=options.max_points,
         goals=goals,
         page=page or PageContext(),
+        resolve_runs=lambda spec: resolver.runs(spec, run_sets),
+        read_artifact=resolver.read_artifact,
     )
     block = load_block(kind)(data, ctx)
     try:
@@ -235,7 +237,7 @@ def _build_block(
         else:
             runs = resolver.runs(block.runs_spec, run_sets)
     except LabbookError as exc:
-        raise at_place(exc, display, ctx.line_of("runs")) from exc
+        raise at_place(exc, display, ctx.line_of(block.runs_option)) from exc
     return block, runs
 
 

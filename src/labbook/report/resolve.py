@@ -153,6 +153,10 @@ class Resolver:
             raise self._unusable_error(name)
         return self.sources[name]
 
+    def read_artifact(self, run: Run, artifact: str) -> bytes:
+        """Gives the bytes of one of a run's artifacts, through the source it came from."""
+        return self.ask(run.source, lambda source: source.read_artifact(run, artifact))
+
     def ask(self, name: str, call: Callable[[Source], _T]) -> _T:
         """Gives call(source); a tracker that does not answer is not asked again this build."""
         source = self.source(name)

@@ -30,7 +30,7 @@ import pytest
 from mlflow import MlflowClient
 from mlflow.entities import Metric, Param, RunTag
 
-from labbook.errors import QueryError, RunNotFound, SourceError
+from labbook.errors import QueryError, RunDataError, RunNotFound, SourceError
 from labbook.model import Run
 from labbook.sources import mlflow_rest, open_source
 from labbook.sources.mlflow_rest import MlflowHttpsSource, MlflowRestSource
@@ -59,6 +59,19 @@ def mlflow_command() -> list[str]:
 def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Gives the URL of a real MLflow tracking server on a SQLite store, stopped afterwards."""
     root = tmp_path_factory.mktemp("mlflow_rest_server")
+    yield from run_server(root, ["--default-artifact-root", str(root / "artifacts")])
+
+
+@pytest.fixture(scope="session")
+def proxied_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A server that proxies its artifact store (`mlflow-artifacts:/`), as teams deploy it."""
+    root = tmp_path_factory.mktemp("mlflow_proxied_server")
+    yield from run_server(
+        root, ["--serve-artifacts", "--artifacts-destination", str(root / "store")]
+    )
+
+
+def run_server(root: Path, artifact_args: list[str]) -> Iterator[str]:
     port = free_port()
     log = (root / "server.log").open("wb")
     process = subprocess.Popen(
@@ -71,8 +84,7 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             str(port),
             "--backend-store-uri",
             f"sqlite:///{root / 'mlflow.db'}",
-            "--default-artifact-root",
-            str(root / "artifacts"),
+            *artifact_args,
             "--workers",
             "1",
         ],
@@ -1032,3 +1044,36 @@ def test_https_scheme_and_bad_locations() -> None:
     assert secure.uri == "mlflow+https://mlflow.example.org/prefix/"
     with pytest.raises(SourceError, match="no host"):
         MlflowRestSource("nothing-here")
+
+
+# -- artifacts -------------------------------------------------------------------------------
+
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02"
+    b"\x00\x00\x00\x90wS\xde\x00\x00\x00\x0cIDATx\x9cc\xf8\xcf\xc0\x00\x00\x03\x01"
+    b"\x01\x00\xc9\xfe\x92\xef\x00\x00\x00\x00IEND\xaeB`\x82"
+)
+
+
+@pytest.mark.parametrize("server", ["mlflow_server", "proxied_server"])
+def test_artifacts_are_listed_and_read_through_the_server(
+    server: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    url = request.getfixturevalue(server)
+    client = MlflowClient(tracking_uri=url)
+    experiment = client.create_experiment(f"media-{server}")
+    run = client.create_run(experiment, run_name="with-images")
+    (tmp_path / "plots").mkdir()
+    (tmp_path / "plots" / "confusion.png").write_bytes(PNG)
+    (tmp_path / "notes.txt").write_text("hello", encoding="utf-8")
+    client.log_artifact(run.info.run_id, str(tmp_path / "plots" / "confusion.png"), "plots")
+    client.log_artifact(run.info.run_id, str(tmp_path / "notes.txt"))
+    client.set_terminated(run.info.run_id)
+
+    source = open_source("mlflow+" + url, name="tracking")
+    [found] = source.search(experiment=f"media-{server}")
+    assert source.list_artifacts(found) == ["notes.txt", "plots/confusion.png"]
+    assert source.read_artifact(found, "plots/confusion.png") == PNG
+    assert source.read_artifact(found, "notes.txt") == b"hello"
+    with pytest.raises(RunDataError, match=r"has no artifact 'plots/nope.png'"):
+        source.read_artifact(found, "plots/nope.png")

@@ -67,6 +67,7 @@ class BlockContext:
     resolve_runs: Callable[[Any], RunSet] | None = None
     # The bytes of a run's artifact, through the run's source (`media`); None: none here.
     read_artifact: Callable[[Run, str], bytes] | None = None
+    list_artifacts: Callable[[Run], list[str]] = lambda run: list(run.artifacts)
 
     def line_of(self, option: str | None = None) -> int:
         """Gives the report line of an option, else of the block's fence."""

@@ -21,6 +21,7 @@ _BUILTIN: dict[str, str] = {
     "parallel": "labbook.blocks.parallel:ParallelBlock",
     "importance": "labbook.blocks.importance:ImportanceBlock",
     "compare": "labbook.blocks.compare:CompareBlock",
+    "media": "labbook.blocks.media:MediaBlock",
 }
 
 

@@ -130,12 +130,14 @@ class JsonClient:
     ) -> Json:
         """Gives the decoded answer to a GET of `path` (under the base URL) with query parameters."""
         query = urllib.parse.urlencode(params, doseq=True)
-        return self.call("GET", endpoint, f"{self.base_url}{path}?{query}", None)
+        answer: Json = self.call("GET", endpoint, f"{self.base_url}{path}?{query}", None)
+        return answer
 
     def post_json(self, path: str, body: Json, endpoint: str) -> Json:
         """Gives the decoded answer to a POST of a JSON body to `path`."""
         data = json.dumps(body).encode("utf-8")
-        return self.call("POST", endpoint, f"{self.base_url}{path}", data)
+        answer: Json = self.call("POST", endpoint, f"{self.base_url}{path}", data)
+        return answer
 
     def parallel(self, function: Callable[[_T], _R], items: Sequence[_T]) -> list[_R]:
         """Gives function(item) for every item, at most `workers` requests at a time, in order."""
@@ -151,8 +153,19 @@ class JsonClient:
             # On the first error, drop what has not started instead of waiting for it.
             pool.shutdown(wait=False, cancel_futures=True)
 
-    def call(self, method: str, endpoint: str, url: str, data: bytes | None) -> Json:
-        """Gives the decoded answer, retrying 5xx and connection errors until the deadline.
+    def get_bytes(
+        self, path: str, params: Mapping[str, object] | Sequence[tuple[str, object]], endpoint: str
+    ) -> bytes:
+        """Gives the raw answer to a GET (a file's bytes), with the same retries and errors."""
+        query = urllib.parse.urlencode(params, doseq=True)
+        raw: bytes = self.call("GET", endpoint, f"{self.base_url}{path}?{query}", None, raw=True)
+        return raw
+
+    def call(
+        self, method: str, endpoint: str, url: str, data: bytes | None, *, raw: bool = False
+    ) -> Any:
+        """Gives the decoded answer (the bytes with `raw`), retrying 5xx and connection errors
+        until the deadline.
 
         Once a request found the server not answering within its deadline, every later
         request (the build's other reports, the other threads) fails at once with it.
@@ -171,7 +184,7 @@ class JsonClient:
                 raise self.unavailable
             attempts += 1
             request = urllib.request.Request(url, data=data, method=method)
-            request.add_header("Accept", "application/json")
+            request.add_header("Accept", "*/*" if raw else "application/json")
             request.add_header("User-Agent", self.user_agent)
             if data is not None:
                 request.add_header("Content-Type", "application/json")
@@ -184,7 +197,7 @@ class JsonClient:
                     request, timeout=remaining, context=self._tls
                 ) as response:
                     payload = response.read()
-                return self._decode(payload, endpoint)
+                return payload if raw else self._decode(payload, endpoint)
             except urllib.error.HTTPError as err:
                 body = _read_error_body(err)
                 if err.code in (401, 403):

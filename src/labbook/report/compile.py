@@ -229,6 +229,7 @@ def _build_block(
         page=page or PageContext(),
         resolve_runs=lambda spec: resolver.runs(spec, run_sets),
         read_artifact=resolver.read_artifact,
+        list_artifacts=resolver.list_artifacts,
     )
     block = load_block(kind)(data, ctx)
     try:

@@ -153,6 +153,10 @@ class Resolver:
             raise self._unusable_error(name)
         return self.sources[name]
 
+    def list_artifacts(self, run: Run) -> list[str]:
+        """Gives a run's artifact paths, asking its tracker when it lists them on request."""
+        return self.ask(run.source, lambda source: source.list_artifacts(run))
+
     def read_artifact(self, run: Run, artifact: str) -> bytes:
         """Gives the bytes of one of a run's artifacts, through the source it came from."""
         return self.ask(run.source, lambda source: source.read_artifact(run, artifact))

@@ -14,6 +14,7 @@ method with `getattr`.
 | `read_many` (bulk series of a run set) | `read_series` per run and key |
 | `read_sampled_series` | `read_many`, then a shape-keeping sample |
 | `run_dir`, `artifact_path`, `read_artifact` | no folder, no local file; bytes from the file |
+| `list_artifacts` (a tracker that lists them on request) | `run.artifacts` as read |
 | `watched_paths`, `remote` | nothing to watch, not remote |
 | `problems`, `close`, `detect` | none, nothing to close, detects nothing |
 """
@@ -196,6 +197,10 @@ class Source(ABC):
     def artifact_path(self, run: Run, artifact: str) -> Path | None:
         """Gives the local file behind one of `run.artifacts`, or None when there is none here."""
         return None
+
+    def list_artifacts(self, run: Run) -> list[str]:
+        """Gives the run's artifact paths; a tracker that lists them only on request asks here."""
+        return list(run.artifacts)
 
     def read_artifact(self, run: Run, artifact: str) -> bytes:
         """Gives the bytes of one of `run.artifacts`; by default, read from `artifact_path`."""

@@ -48,7 +48,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from ..errors import RunNotFound, SourceError
+from ..errors import RunDataError, RunNotFound, SourceError
 from ..formats.http import HttpStatusError, Json, JsonClient, NotJson, excerpt
 from ..model import Run, Scalar, Series
 from ..query import And, Expr, OrderKey, matches
@@ -57,6 +57,7 @@ from .base import MIN_PREFIX, Query, Source, check_sample_request, sample_series
 from .mlflow_common import ExperimentInfo, mlflow_run, select_experiments
 
 API_PREFIX = "/api/2.0/mlflow/"
+MAX_ARTIFACTS = 2000  # files listed per run; a run logging more is cut (media shows few)
 AJAX_PREFIX = "/ajax-api/2.0/mlflow/"  # where MLflow serves get-history-bulk
 RUNS_PAGE_SIZE = 1000  # SearchRuns' default page; servers accept it everywhere
 EXPERIMENTS_PAGE_SIZE = 1000
@@ -797,6 +798,37 @@ class MlflowRestSource(Source):
         # File-store servers add every run's first and last step to the sample, which can
         # exceed max_points; trim, keeping the shape, so the promise holds on any server.
         return {run_id: sample_series(_series(key, by_run[run_id]), max_points) for run_id in ids}
+
+    # -- artifacts: listed and read through the server, which proxies its artifact store --
+
+    def list_artifacts(self, run: Run) -> list[str]:
+        """Gives the run's artifact files, walking the server's `artifacts/list` folders."""
+        if run.artifacts:
+            return list(run.artifacts)
+        found: list[str] = []
+        folders = [""]
+        while folders and len(found) < MAX_ARTIFACTS:
+            folder = folders.pop(0)
+            params = {"run_id": run.id, **({"path": folder} if folder else {})}
+            answer = self._client.get("artifacts/list", params)
+            for item in answer.get("files") or []:
+                if not isinstance(item, dict) or not isinstance(item.get("path"), str):
+                    continue
+                (folders if item.get("is_dir") else found).append(item["path"])
+        run.artifacts = sorted(found)
+        return list(run.artifacts)
+
+    def read_artifact(self, run: Run, artifact: str) -> bytes:
+        """Gives an artifact's bytes from the server (`get-artifact`, as MLflow's UI reads it)."""
+        if artifact not in self.list_artifacts(run):
+            raise RunDataError(
+                f"run {run.ref} has no artifact {artifact!r}",
+                source=self.uri,
+                hint="artifacts: " + (", ".join(run.artifacts[:10]) or "none"),
+            )
+        return self._client.get_bytes(
+            "/get-artifact", {"path": artifact, "run_uuid": run.id}, "get-artifact"
+        )
 
 
 class MlflowHttpsSource(MlflowRestSource):

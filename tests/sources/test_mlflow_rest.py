@@ -34,6 +34,7 @@ from labbook.errors import QueryError, RunDataError, RunNotFound, SourceError
 from labbook.model import Run
 from labbook.sources import mlflow_rest, open_source
 from labbook.sources.mlflow_rest import MlflowHttpsSource, MlflowRestSource
+from tests.media import PNG
 
 T0 = 1_790_000_000_000  # ms since the epoch: 2026-09-21
 STEPS = 50
@@ -1047,12 +1048,6 @@ def test_https_scheme_and_bad_locations() -> None:
 
 
 # -- artifacts -------------------------------------------------------------------------------
-
-PNG = (
-    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02"
-    b"\x00\x00\x00\x90wS\xde\x00\x00\x00\x0cIDATx\x9cc\xf8\xcf\xc0\x00\x00\x03\x01"
-    b"\x01\x00\xc9\xfe\x92\xef\x00\x00\x00\x00IEND\xaeB`\x82"
-)
 
 
 @pytest.mark.parametrize("server", ["mlflow_server", "proxied_server"])

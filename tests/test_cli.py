@@ -101,10 +101,10 @@ def broken(project: Path) -> Path:
 
 
 def problem_lines(stderr: str, file: str) -> dict[int, str]:
-    """Gives line -> message of every `FILE:LINE: message` line."""
+    """Gives line -> message of every `FILE:LINE: message` (or `FILE:LINE:COL:`) line."""
     out: dict[int, str] = {}
     for line in stderr.splitlines():
-        match = re.fullmatch(re.escape(file) + r":(\d+): (.+)", line)
+        match = re.fullmatch(re.escape(file) + r":(\d+)(?::\d+)?: (.+)", line)
         if match:
             out[int(match.group(1))] = match.group(2)
     return out
@@ -216,10 +216,10 @@ def test_build_strict_fails_on_a_broken_project(
     assert main(["build", "--strict", "-d", str(broken / "out")]) == 1
     out, err = capsys.readouterr()
     assert "(4 error(s), 0 warning(s))" in out
-    assert "error: reports/broken.md:14: no run '55099932'" in err
+    assert "error: reports/broken.md:14:1: no run '55099932'" in err
     # Each problem once: no bare copy of the message besides the labelled one.
     assert err.count("no run '55099932'") == 1
-    assert "error: reports/broken.md:18: no run has any point of 'val/accuracy'" in err
+    assert "error: reports/broken.md:18:1: no run has any point of 'val/accuracy'" in err
 
 
 def test_build_without_strict_shows_error_boxes(
@@ -231,8 +231,8 @@ def test_build_without_strict_shows_error_boxes(
     assert "built 7 page(s) into " in out
     page = (broken / "site" / "broken" / "index.html").read_text(encoding="utf-8")
     assert page.count("labbook-error") == 4
-    for line in (14, 18, 24, 30):
-        assert f"<code>reports/broken.md:{line}</code>" in page
+    for where in ("14:1", "18:1", "24:7", "30:1"):  # line and column of each problem
+        assert f"<code>reports/broken.md:{where}</code>" in page
     # The rest of the report is on the page.
     assert "Some text that is fine." in page and "Closing text." in page
     assert page.count('class="labbook-block labbook-chart"') == 0

@@ -30,12 +30,20 @@ class LabbookError(Exception):
         # not answer): the CLI prints the cause once, with every place it broke.
         self.cause: LabbookError | None = None
 
-    def located(self, *, file: str | Path | None = None, line: int | None = None) -> LabbookError:
-        """Gives this error with a file and line filled in where it had none."""
+    def located(
+        self,
+        *,
+        file: str | Path | None = None,
+        line: int | None = None,
+        column: int | None = None,
+    ) -> LabbookError:
+        """Gives this error with a file, line and column filled in where it had none."""
         if self.file is None and file is not None:
             self.file = str(file)
         if self.line is None and line is not None:
             self.line = line
+            if self.column is None:
+                self.column = column
         return self
 
     def because(self, cause: LabbookError) -> LabbookError:
@@ -129,7 +137,9 @@ class MissingExtra(LabbookError):
     """An optional dependency is not installed; the hint names the extra."""
 
 
-def at_place(error: LabbookError, file: str | Path | None, line: int | None) -> LabbookError:
+def at_place(
+    error: LabbookError, file: str | Path | None, line: int | None, column: int | None = None
+) -> LabbookError:
     """Gives the error located at a report's line.
 
     A source's own problem (it names a URI, not a file) is left as it is and wrapped: the
@@ -138,6 +148,6 @@ def at_place(error: LabbookError, file: str | Path | None, line: int | None) -> 
     if isinstance(error, SourceError) and error.file is None:
         kind = TrackerUnavailable if isinstance(error, TrackerUnavailable) else SourceError
         return kind(
-            error.message, file=file, line=line, source=error.source, hint=error.hint
+            error.message, file=file, line=line, column=column, source=error.source, hint=error.hint
         ).because(error)
-    return error.located(file=file, line=line)
+    return error.located(file=file, line=line, column=column)

@@ -67,5 +67,5 @@ def test_check_validates_the_third_party_block(
     assert main(["check"]) == 1
     err = capsys.readouterr().err
     assert (
-        "reports/index.md:10: unknown option 'aggr' for a stat block (did you mean 'agg'?)" in err
+        "reports/index.md:10:1: unknown option 'aggr' for a stat block (did you mean 'agg'?)" in err
     )

@@ -192,7 +192,7 @@ line: val/acc
     assert bad.error.line == 9
     assert bad.error.message.startswith("bad YAML: ")
     assert "mapping values are not allowed here" in bad.error.message
-    assert str(bad.error).startswith("reports/sweep.md:9: bad YAML")
+    assert str(bad.error).startswith("reports/sweep.md:9:7: bad YAML")
     # The block after it still parses.
     assert good.error is None
     assert good.data == {"line": "val/acc"}

@@ -59,6 +59,7 @@ class BlockContext:
     key_lines: Mapping[str, int]  # option name -> 1-based line in the report file
     fence_line: int  # 1-based line of the opening ``` fence
     max_points: int = 1500
+    key_columns: Mapping[str, int] = field(default_factory=dict)  # option -> 1-based column
     # Where a run's name links to (its notebook page, else its tracker); None: no link.
     run_link: Callable[[Run], str | None] = lambda run: run.url
     goals: Goals | None = None  # the report's metric goals, for `best`; None: the name rule
@@ -78,8 +79,15 @@ class BlockContext:
     def error(
         self, message: str, option: str | None = None, hint: str | None = None
     ) -> ReportError:
-        """Gives a ReportError located at an option's line."""
-        return ReportError(message, file=self.report_file, line=self.line_of(option), hint=hint)
+        """Gives a ReportError located at an option's line and column."""
+        column = (
+            self.key_columns.get(option)
+            if option is not None and option in self.key_lines
+            else None
+        )
+        return ReportError(
+            message, file=self.report_file, line=self.line_of(option), column=column, hint=hint
+        )
 
     id_suffix: str = ""  # tells apart a block drawn inside another (the Reference's examples)
 

@@ -217,12 +217,14 @@ def _build_block(
             f"unknown block kind {kind!r}",
             file=display,
             line=fence.key_lines.get(kind, fence.line),
+            column=fence.key_columns.get(kind),
             hint="known kinds: " + ", ".join(sorted(kinds)),
         )
     ctx = BlockContext(
         report_file=display,
         block_index=index,
         key_lines=fence.key_lines,
+        key_columns=fence.key_columns,
         fence_line=fence.line,
         max_points=options.max_points,
         goals=goals,
@@ -238,7 +240,9 @@ def _build_block(
         else:
             runs = resolver.runs(block.runs_spec, run_sets)
     except LabbookError as exc:
-        raise at_place(exc, display, ctx.line_of(block.runs_option)) from exc
+        option = block.runs_option
+        column = fence.key_columns.get(option) if option in fence.key_lines else None
+        raise at_place(exc, display, ctx.line_of(option), column) from exc
     return block, runs
 
 

@@ -44,6 +44,7 @@ class BlockFence:
     line: int  # 1-based line of the opening fence
     data: Any = None
     key_lines: dict[str, int] = field(default_factory=dict)
+    key_columns: dict[str, int] = field(default_factory=dict)  # 1-based column of each key
     error: ReportError | None = None
 
 
@@ -79,6 +80,19 @@ def _key_lines(node: yaml.Node, first_line: int, prefix: str = "") -> dict[str, 
     return out
 
 
+def _key_columns(node: yaml.Node, prefix: str = "") -> dict[str, int]:
+    """Gives dotted key -> 1-based column of the key, for every mapping key in the node."""
+    out: dict[str, int] = {}
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                continue
+            dotted = f"{prefix}{key_node.value}"
+            out[dotted] = key_node.start_mark.column + 1
+            out.update(_key_columns(value_node, dotted + "."))
+    return out
+
+
 def yaml_error(exc: Exception, text: str, first_line: int, path: Path) -> ReportError:
     """Gives a YAML syntax error as a ReportError at the line where the mistake starts.
 
@@ -103,11 +117,20 @@ def yaml_error(exc: Exception, text: str, first_line: int, path: Path) -> Report
         if context and mark is context_mark
         else (f"bad YAML: {problem}")
     )
-    return ReportError(message, file=path, line=line)
+    column = mark.column + 1 if mark is not None else None
+    return ReportError(message, file=path, line=line, column=column)
 
 
 def load_yaml_with_lines(text: str, first_line: int, path: Path) -> tuple[Any, dict[str, int]]:
     """Gives YAML data and its keys' file lines; a syntax error is a ReportError at its line."""
+    data, lines, _ = load_yaml_with_positions(text, first_line, path)
+    return data, lines
+
+
+def load_yaml_with_positions(
+    text: str, first_line: int, path: Path
+) -> tuple[Any, dict[str, int], dict[str, int]]:
+    """Gives YAML data, its keys' file lines and their columns; a syntax error raises."""
     try:
         # One parse: the node graph gives the lines, and the data is built from it.
         loader = BoundedLoader(text)
@@ -119,7 +142,8 @@ def load_yaml_with_lines(text: str, first_line: int, path: Path) -> tuple[Any, d
     except (yaml.YAMLError, ValueError) as exc:
         raise yaml_error(exc, text, first_line, path) from exc
     lines = _key_lines(node, first_line) if node is not None else {}
-    return data, lines
+    columns = _key_columns(node) if node is not None else {}
+    return data, lines, columns
 
 
 def parse_report(path: Path, text: str) -> ParsedReport:
@@ -180,7 +204,7 @@ def parse_report(path: Path, text: str) -> ParsedReport:
         if info and info[0] == "labbook":
             fence = BlockFence(token.content, body_line + start)
             try:
-                fence.data, fence.key_lines = load_yaml_with_lines(
+                fence.data, fence.key_lines, fence.key_columns = load_yaml_with_positions(
                     token.content, fence.line + 1, path
                 )
             except ReportError as exc:

@@ -102,6 +102,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     project = Project.load(args.config_file)
     result = check_project(project)
+    if args.format == "json":
+        return _check_json(result, args.strict)
     for note in result.notes:  # assumptions, such as a metric goal the name rule gave
         print(note)
     # Unknown metrics are warnings on the page, but a check's job is to catch them: report
@@ -113,6 +115,43 @@ def cmd_check(args: argparse.Namespace) -> int:
         f"checked {result.reports} report(s): {errors} problem(s) in reports, {warnings} in sources"
     )
     return _exit_code(errors, warnings, args.strict)
+
+
+def _check_json(result: Any, strict: bool) -> int:
+    """Prints check's findings as one JSON document, for editors and CI; same exit code."""
+    from .problems import group_problems
+
+    def entry(
+        error: LabbookError, severity: str, places: list[str] | None = None
+    ) -> dict[str, Any]:
+        return {
+            "file": None if error.file is None else str(error.file),
+            "line": error.line,
+            "column": error.column,
+            "severity": severity,
+            "message": error.message,
+            "hint": error.hint,
+            "source": error.source,
+            "also_at": places or [],
+        }
+
+    problems = []
+    for problem in group_problems(result.errors + result.warnings, result.source_problems):
+        severity = "error" if problem.is_error else "warning"
+        own = problem.error.where
+        places = [p for p in dict.fromkeys(problem.places) if p and p != own]
+        problems.append(entry(problem.error, severity, places))
+    errors = sum(p["severity"] == "error" for p in problems)
+    warnings = len(problems) - errors
+    document = {
+        "reports": result.reports,
+        "errors": errors,
+        "warnings": warnings,
+        "problems": problems,
+        "notes": [{"file": n.file, "line": n.line, "message": n.message} for n in result.notes],
+    }
+    print(json.dumps(document, indent=2, ensure_ascii=False))
+    return EXIT_DATA if errors or (strict and warnings) else EXIT_OK
 
 
 # -- pdf -----------------------------------------------------------------------------------
@@ -391,6 +430,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_serve)
 
     p = with_config(sub.add_parser("check", help="validate every report"))
+    p.add_argument(
+        "--format", choices=("text", "json"), default="text", help="json: for editors and CI"
+    )
     p.add_argument("--strict", action="store_true", help="warnings fail too")
     p.set_defaults(func=cmd_check)
 

@@ -203,7 +203,7 @@ Closing prose.
         f"{FILE}:7",
         f"{FILE}:15:1",
         f"{FILE}:24:1",
-        f"{FILE}:27",
+        f"{FILE}:27:14",  # the column of the expression
         f"{FILE}:32:1",
         f"{FILE}:37:1",
     ]

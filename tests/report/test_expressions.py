@@ -169,7 +169,7 @@ def test_undefined_name_names_the_line(env: Expressions) -> None:
     assert info.value.line == 14
     assert info.value.message == "expression error: 'nosuch' is undefined"
     assert info.value.hint == "names available: run sets from the front matter and run(ref)"
-    assert str(info.value).startswith("reports/r.md:14: expression error: 'nosuch' is undefined")
+    assert str(info.value).startswith("reports/r.md:14:1: expression error: 'nosuch' is undefined")
 
 
 def test_bad_mode_and_missing_key_name_the_line(env: Expressions) -> None:
@@ -193,7 +193,7 @@ def test_unknown_run_in_an_expression_names_the_line(source: MemorySource) -> No
     assert (error.file, error.line) == ("reports/r.md", 7)
     assert "closest: " in error.message and "aaaaaa0" in error.message
     assert 'class="admonition failure labbook-error"' in page.markdown
-    assert "<code>reports/r.md:7</code>" in page.markdown
+    assert "<code>reports/r.md:7:9</code>" in page.markdown
 
 
 # -- fenced code is left alone -------------------------------------------------------------

@@ -237,26 +237,43 @@ class Expressions:
         try:
             return printed.place(self.env.from_string(text).render())
         except jinja2.TemplateSyntaxError as exc:
+            line = first_line + (exc.lineno or 1) - 1
             raise ReportError(
                 f"expression syntax error: {exc.message}",
                 file=self.path,
-                line=first_line + (exc.lineno or 1) - 1,
+                line=line,
+                column=_expression_column(text, line - first_line),
             ) from exc
         except LabbookError as exc:
-            raise at_place(exc, self.path, _error_line(exc, first_line)) from exc
+            line = _error_line(exc, first_line)
+            column = _expression_column(text, line - first_line)
+            raise at_place(exc, self.path, line, column) from exc
         except jinja2.UndefinedError as exc:
+            line = _error_line(exc, first_line)
             raise ReportError(
                 f"expression error: {exc.message}",
                 file=self.path,
-                line=_error_line(exc, first_line),
+                line=line,
+                column=_expression_column(text, line - first_line),
                 hint="names available: run sets from the front matter and run(ref)",
             ) from exc
         except Exception as exc:  # any failure in an author's expression is a report error
+            line = _error_line(exc, first_line)
             raise ReportError(
                 f"expression error: {type(exc).__name__}: {exc}",
                 file=self.path,
-                line=_error_line(exc, first_line),
+                line=line,
+                column=_expression_column(text, line - first_line),
             ) from exc
+
+
+def _expression_column(text: str, index: int) -> int | None:
+    """Gives the 1-based column of the first expression on the text's index-th line."""
+    lines = text.split("\n")
+    if not 0 <= index < len(lines):
+        return None
+    found = [c for c in (lines[index].find("{{"), lines[index].find("{%")) if c >= 0]
+    return min(found) + 1 if found else None
 
 
 def _error_line(exc: BaseException, first_line: int) -> int:

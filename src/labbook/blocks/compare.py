@@ -76,6 +76,14 @@ class CompareBlock(Block):
     def metric_keys(self) -> list[str]:
         return list(self.metrics or [])
 
+    def check(self, runs: RunSet) -> RenderedBlock:
+        """Gives the block's problems without reading histories (its chart checks its keys)."""
+        self._checking = True
+        try:
+            return self.render(runs)
+        finally:
+            self._checking = False
+
     def render(self, runs: RunSet) -> RenderedBlock:
         warnings: list[LabbookError] = []
         run_list = list(runs)
@@ -161,7 +169,8 @@ class CompareBlock(Block):
         inner = dataclasses.replace(
             self.ctx, id_suffix="-chart", key_lines={"line": self.ctx.line_of("metrics")}
         )
-        drawn = line_cls({"line": keys, "height": self.height}, inner).render(runs)
+        chart = line_cls({"line": keys, "height": self.height}, inner)
+        drawn = chart.check(runs) if getattr(self, "_checking", False) else chart.render(runs)
         warnings.extend(drawn.warnings)
         return drawn.html, drawn.figure
 

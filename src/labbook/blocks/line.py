@@ -218,6 +218,55 @@ class LineBlock(Block):
         html = self.chart(figure, int(layout["height"]))
         return RenderedBlock(html=html, figure=figure, warnings=warnings)
 
+    def check(self, runs: RunSet) -> RenderedBlock:
+        """Gives the block's problems from the runs' metric keys and summaries alone.
+
+        `labbook check` reads no history: a key no run logged, a glob matching nothing, a
+        group column or legend field no run has are found from what the runs list. (Runs
+        that logged a single value each are only seen by a build, which reads the points.)
+        """
+        warnings: list[LabbookError] = []
+        if not runs:
+            raise self.ctx.error(
+                "nothing to draw: the block's runs are none",
+                "runs",
+                hint="check the run set's experiment and filter, or the block's `runs`",
+            )
+        self._check_legend(runs)
+        keys = expand_keys(self.patterns, runs)
+        logged = {k for r in runs for k in r.metric_keys()}
+        for pattern in self.patterns:
+            if _is_glob(pattern) and not any(_glob_match(k, pattern) for k in keys):
+                warnings.append(
+                    self.ctx.error(
+                        f"no metric of {_names(runs)} matches {pattern!r}",
+                        "line",
+                        hint="check the pattern against `labbook runs --keys`",
+                    )
+                )
+        wanted = keys if self.x in X_MODES else [*keys, self.x]
+        missing: list[LabbookError] = [
+            self.ctx.error(
+                f"no run has any point of {key!r} (runs: {_names(runs)})",
+                "line" if key != self.x or key in keys else "x",
+                hint=self._missing_hint(key, runs),
+            )
+            for key in wanted
+            if key not in logged
+        ]
+        if self.group_by is not None and all(column_value(r, self.group_by) is None for r in runs):
+            warnings.append(
+                self.ctx.error(
+                    f"no run has a value for {self.group_by!r}",
+                    "group_by",
+                    hint="group_by takes a column such as params.lr or tags.model",
+                )
+            )
+        if missing and len(missing) == len(wanted):
+            raise ReportErrors(list(missing))
+        warnings.extend(missing)
+        return RenderedBlock(html="", warnings=warnings)
+
     def _check_legend(self, runs: RunSet) -> None:
         """Raises for a legend field no run has: it would leave every entry blank there."""
         if self.legend is None or not runs:

@@ -68,3 +68,12 @@ def test_bad_options_are_errors_at_their_lines() -> None:
     assert info.value.line == 3 and "did you mean 'val/acc'?" in (info.value.hint or "")
     with pytest.raises(ReportError, match="is not a number for every run"):
         render("bar", {"bar": "params.opt"}, sweep())
+
+
+def test_runs_of_one_name_get_a_bar_each() -> None:
+    runs = sweep(3)
+    runs[1].name = runs[0].name
+    figure, _ = render("bar", {"bar": "val/acc", "sort": "none"}, runs)
+    labels = figure["data"][0]["x"]
+    assert len(set(labels)) == 3
+    assert labels[:2] == [f"{runs[0].name} (run00)", f"{runs[0].name} (run01)"]

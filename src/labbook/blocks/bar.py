@@ -107,9 +107,19 @@ class BarBlock(Block):
         mode = self._goal() if self.sort == "goal" else None
         bars: list[tuple[str, float, float | None, int, str, str | None]]
         if self.group_by is None:
+            # Two runs of one name would share one bar on the category axis: tell them apart.
+            names = [r.name or r.id for r in run_list]
+            twice = {n for n in names if names.count(n) > 1}
             bars = [
-                (run.name, v, None, 1, self.ctx.page.color(run), run.id)
-                for run, v in zip(run_list, values, strict=True)
+                (
+                    f"{n} ({run.id[:8]})" if n in twice else n,
+                    v,
+                    None,
+                    1,
+                    self.ctx.page.color(run),
+                    run.id,
+                )
+                for run, n, v in zip(run_list, names, values, strict=True)
                 if v is not None
             ]
             hover = (

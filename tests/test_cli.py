@@ -100,14 +100,20 @@ def broken(project: Path) -> Path:
     return project
 
 
-def problem_lines(stderr: str, file: str) -> dict[int, str]:
-    """Gives line -> message of every `FILE:LINE: message` line."""
-    out: dict[int, str] = {}
+def problem_places(stderr: str, file: str) -> dict[tuple[int, int | None], str]:
+    """Gives (line, column) -> message of every `FILE:LINE:COL: message` line (or FILE:LINE)."""
+    out: dict[tuple[int, int | None], str] = {}
     for line in stderr.splitlines():
-        match = re.fullmatch(re.escape(file) + r":(\d+): (.+)", line)
+        match = re.fullmatch(re.escape(file) + r":(\d+)(?::(\d+))?: (.+)", line)
         if match:
-            out[int(match.group(1))] = match.group(2)
+            column = int(match.group(2)) if match.group(2) else None
+            out[(int(match.group(1)), column)] = match.group(3)
     return out
+
+
+def problem_lines(stderr: str, file: str) -> dict[int, str]:
+    """Gives line -> message of every `FILE:LINE:COL: message` line."""
+    return {line: message for (line, _), message in problem_places(stderr, file).items()}
 
 
 # -- check ------------------------------------------------------------------------------------
@@ -127,6 +133,8 @@ def test_check_reports_each_problem_at_its_line(
     out, err = capsys.readouterr()
     problems = problem_lines(err, "reports/broken.md")
     assert sorted(problems) == BROKEN_LINES
+    # Each at its column: the key of the option (1), or the colon PyYAML stopped at (7).
+    assert sorted(problem_places(err, "reports/broken.md")) == [(14, 1), (18, 1), (24, 7), (30, 1)]
     assert problems[14].startswith("no run '55099932' in any source (closest: 55099931")
     assert problems[18].startswith("no run has any point of 'val/accuracy'")
     assert problems[24].startswith("bad YAML: mapping values are not allowed here")
@@ -216,10 +224,10 @@ def test_build_strict_fails_on_a_broken_project(
     assert main(["build", "--strict", "-d", str(broken / "out")]) == 1
     out, err = capsys.readouterr()
     assert "(4 error(s), 0 warning(s))" in out
-    assert "error: reports/broken.md:14: no run '55099932'" in err
+    assert "error: reports/broken.md:14:1: no run '55099932'" in err
     # Each problem once: no bare copy of the message besides the labelled one.
     assert err.count("no run '55099932'") == 1
-    assert "error: reports/broken.md:18: no run has any point of 'val/accuracy'" in err
+    assert "error: reports/broken.md:18:1: no run has any point of 'val/accuracy'" in err
 
 
 def test_build_without_strict_shows_error_boxes(
@@ -231,8 +239,8 @@ def test_build_without_strict_shows_error_boxes(
     assert "built 6 page(s) into " in out
     page = (broken / "site" / "broken" / "index.html").read_text(encoding="utf-8")
     assert page.count("labbook-error") == 4
-    for line in (14, 18, 24, 30):
-        assert f"<code>reports/broken.md:{line}</code>" in page
+    for place in ("14:1", "18:1", "24:7", "30:1"):
+        assert f"<code>reports/broken.md:{place}</code>" in page
     # The rest of the report is on the page.
     assert "Some text that is fine." in page and "Closing text." in page
     assert page.count('class="labbook-block labbook-chart"') == 0

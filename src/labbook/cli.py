@@ -88,6 +88,13 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     project = Project.load(args.config_file)
     result = check_project(project)
+    if args.format == "json":
+        # For editors and CI: every problem with file, line, column, severity, message and
+        # hint, then the counts; nothing else on stdout, and the exit code as in text.
+        report = result.as_json()
+        print(json.dumps(report, indent=2, ensure_ascii=False))
+        summary = report["summary"]
+        return _exit_code(summary["errors"], summary["warnings"], args.strict)
     for note in result.notes:  # assumptions, such as a metric goal the name rule gave
         print(note)
     # Unknown metrics are warnings on the page, but a check's job is to catch them: report
@@ -286,6 +293,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = with_config(sub.add_parser("check", help="validate every report"))
     p.add_argument("--strict", action="store_true", help="warnings fail too")
+    p.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="text: FILE:LINE:COL: message lines; json: a list of problems and a summary",
+    )
     p.set_defaults(func=cmd_check)
 
     p = with_config(sub.add_parser("runs", help="list runs of a source"))

@@ -113,7 +113,9 @@ def test_block_error_becomes_a_box_at_its_line(
     assert type(error) is kind
     assert (error.file, error.line) == (FILE, line)
     assert message in error.message
-    assert error_boxes(page) == [f"{FILE}:{line}"]
+    # The box names the place, with the column of the option's key where there is one.
+    assert error_boxes(page) == [error.where]
+    assert error.where in (f"{FILE}:{line}", f"{FILE}:{line}:{error.column}")
     assert str(escape(message)) in page.markdown
     # The rest of the report is still there.
     assert "Before the block." in page.markdown
@@ -130,7 +132,7 @@ def test_unknown_run_error_suggests_the_closest_id(source: MemorySource) -> None
     )
     (error,) = page.errors
     assert error.message.startswith("no run 'aaaaaa03' in any source (closest: aaaaaa0")
-    assert f"<code>{FILE}:12</code> no run &#39;aaaaaa03&#39; in any source (closest: " in (
+    assert f"<code>{FILE}:12:1</code> no run &#39;aaaaaa03&#39; in any source (closest: " in (
         page.markdown
     )
 
@@ -196,7 +198,9 @@ Closing prose.
     ]
     assert all(e.file == FILE for e in page.errors)
     # Boxes appear in page order: the front matter's first, then each part's.
-    assert error_boxes(page) == [f"{FILE}:{n}" for n in (7, 15, 24, 27, 32, 37)]
+    # Blocks' and expressions' with the column of the key or of the `{{` that failed.
+    places = ("7", "15:1", "24:1", "27:14", "32:1", "37:1")
+    assert error_boxes(page) == [f"{FILE}:{n}" for n in places]
     for prose in ("Intro prose with 2 runs.", "Between one.", "Closing prose."):
         assert prose in page.markdown
     # A failed prose segment keeps its text, unrendered, after the box.

@@ -190,10 +190,11 @@ def test_unknown_run_in_an_expression_names_the_line(source: MemorySource) -> No
     assert len(page.errors) == 1
     error = page.errors[0]
     assert isinstance(error, RunNotFound)
-    assert (error.file, error.line) == ("reports/r.md", 7)
+    # Line 7, column 9: where the `{{` of the failing expression opens.
+    assert (error.file, error.line, error.column) == ("reports/r.md", 7, 9)
     assert "closest: " in error.message and "aaaaaa0" in error.message
     assert 'class="admonition failure labbook-error"' in page.markdown
-    assert "<code>reports/r.md:7</code>" in page.markdown
+    assert "<code>reports/r.md:7:9</code>" in page.markdown
 
 
 # -- fenced code is left alone -------------------------------------------------------------

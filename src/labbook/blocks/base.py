@@ -63,6 +63,7 @@ class BlockContext:
     run_link: Callable[[Run], str | None] = lambda run: run.url
     goals: Goals | None = None  # the report's metric goals, for `best`; None: the name rule
     page: PageContext = field(default_factory=lambda: PageContext())  # shared by the page's blocks
+    key_columns: Mapping[str, int] = field(default_factory=dict)  # option -> 1-based file column
 
     def line_of(self, option: str | None = None) -> int:
         """Gives the report line of an option, else of the block's fence."""
@@ -73,8 +74,20 @@ class BlockContext:
     def error(
         self, message: str, option: str | None = None, hint: str | None = None
     ) -> ReportError:
-        """Gives a ReportError located at an option's line."""
-        return ReportError(message, file=self.report_file, line=self.line_of(option), hint=hint)
+        """Gives a ReportError located at an option's line and column."""
+        return ReportError(
+            message,
+            file=self.report_file,
+            line=self.line_of(option),
+            column=self.column_of(option),
+            hint=hint,
+        )
+
+    def column_of(self, option: str | None = None) -> int | None:
+        """Gives the report column of an option's key; None for the fence (or unknown)."""
+        if option is not None and option in self.key_lines:
+            return self.key_columns.get(option)
+        return None
 
     @property
     def element_id(self) -> str:

@@ -197,12 +197,14 @@ def _build_block(
             f"unknown block kind {kind!r}",
             file=display,
             line=fence.key_lines.get(kind, fence.line),
+            column=fence.key_columns.get(kind),
             hint="known kinds: " + ", ".join(sorted(kinds)),
         )
     ctx = BlockContext(
         report_file=display,
         block_index=index,
         key_lines=fence.key_lines,
+        key_columns=fence.key_columns,
         fence_line=fence.line,
         max_points=options.max_points,
         goals=goals,
@@ -214,7 +216,10 @@ def _build_block(
         else:
             runs = resolver.runs(block.runs_spec, run_sets)
     except LabbookError as exc:
-        raise at_place(exc, display, ctx.line_of("runs")) from exc
+        located = at_place(exc, display, ctx.line_of("runs"))
+        if located.column is None and located.line == ctx.line_of("runs"):
+            located.column = ctx.column_of("runs")
+        raise located from exc
     return block, runs
 
 
@@ -263,8 +268,11 @@ def compile_report(
             try:
                 rendered_text = expressions.render(segment.text, segment.line)
             except LabbookError as exc:
-                page.errors.append(exc)
-                rendered_text = "\n" + error_box(exc) + "\n\n" + segment.text
+                # Every failing expression, not only the first, each at its line and column.
+                found = expressions.errors_in(segment.text, segment.line) or [exc]
+                page.errors.extend(found)
+                boxes = "".join(error_box(e) for e in found)
+                rendered_text = "\n" + boxes + "\n\n" + segment.text
             # MkDocs' HTML scan of the page stops on some `<![`; the reader sees the same text.
             out.append((True, defuse_marked_sections(rendered_text)))
         elif isinstance(segment, BlockFence):

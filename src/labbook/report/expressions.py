@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 import re
@@ -215,9 +216,10 @@ class Expressions:
             return printed.place(self.env.from_string(text).render())
         except jinja2.TemplateSyntaxError as exc:
             raise ReportError(
-                f"expression syntax error: {exc.message}",
+                f"expression syntax error: {(exc.message or '').rstrip('.')}",
                 file=self.path,
                 line=first_line + (exc.lineno or 1) - 1,
+                hint=self._syntax_hint(exc.message or ""),
             ) from exc
         except LabbookError as exc:
             raise at_place(exc, self.path, _error_line(exc, first_line)) from exc
@@ -226,7 +228,7 @@ class Expressions:
                 f"expression error: {exc.message}",
                 file=self.path,
                 line=_error_line(exc, first_line),
-                hint="names available: run sets from the front matter and run(ref)",
+                hint=self._undefined_hint(exc.message or ""),
             ) from exc
         except Exception as exc:  # any failure in an author's expression is a report error
             raise ReportError(
@@ -234,6 +236,88 @@ class Expressions:
                 file=self.path,
                 line=_error_line(exc, first_line),
             ) from exc
+
+    def _syntax_hint(self, message: str) -> str | None:
+        found = re.match(r"No (filter|test) named '([^']*)'", message)
+        if found is None:
+            return None
+        kind, name = found.groups()
+        names = sorted(self.env.filters if kind == "filter" else self.env.tests)
+        near = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+        mean = f"did you mean {near[0]!r}? " if near else ""
+        if kind == "filter":
+            return f"{mean}labbook's filters: fmt, pct, duration, link; Jinja's own work too"
+        return f"{mean}tests: " + ", ".join(names)
+
+    def _undefined_hint(self, message: str) -> str:
+        general = "names available: run sets from the front matter and run(ref)"
+        found = re.match(r"'([^']*)' is undefined", message)
+        sets = sorted(k for k, v in self.env.globals.items() if isinstance(v, RunSet))
+        if found is None or not sets:
+            return general
+        near = difflib.get_close_matches(found.group(1), sets, n=1, cutoff=0.6)
+        if not near:
+            return general
+        return f"did you mean {near[0]!r}? run sets of this report: {', '.join(sets)}; and run(ref)"
+
+    def errors_in(self, text: str, first_line: int, limit: int = 50) -> list[LabbookError]:
+        """Gives every failing expression of the prose, each at its line and column.
+
+        Jinja stops at the first error, so a report with three misspelt keys would need
+        three runs of `labbook check`. After an expression fails, the `{{ … }}` that failed
+        is blanked out (lines and columns kept) and the prose rendered again. An error in
+        a `{% … %}` tag ends the search: blanking part of a structure (an `if` without its
+        `endif`) would invent errors that are not there.
+        """
+        errors: list[LabbookError] = []
+        for _ in range(limit):
+            try:
+                self.render(text, first_line)
+                break
+            except LabbookError as exc:
+                tag = _failing_tag(text, (exc.line or first_line) - first_line, exc.message)
+                if tag is not None and exc.column is None and exc.line is not None:
+                    exc.column = _column(text, tag[0])
+                errors.append(exc)
+                if tag is None or not text.startswith("{{", tag[0]):
+                    break
+                start, end = tag
+                blank = "".join(ch if ch == "\n" else " " for ch in text[start:end])
+                text = text[:start] + blank + text[end:]
+        return sorted(errors, key=lambda e: (e.line or 0, e.column or 0))
+
+
+_TAG = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.S)
+
+
+def _failing_tag(text: str, line: int, message: str) -> tuple[int, int] | None:
+    """Gives the span of the tag on a template line (0-based) that most likely failed.
+
+    Jinja gives the line only; of several tags there, the one holding the name the
+    message quotes ('rsme', 'nosuch') is taken, else the first.
+    """
+    starts = [0] + [i + 1 for i, ch in enumerate(text) if ch == "\n"]
+    if not 0 <= line < len(starts):
+        return None
+    line_start = starts[line]
+    line_end = starts[line + 1] if line + 1 < len(starts) else len(text)
+    tags = [
+        (m.start(), m.end())
+        for m in _TAG.finditer(text)
+        if m.start() < line_end and m.end() > line_start
+    ]
+    if not tags:
+        return None
+    quoted = re.findall(r"'([^']+)'", message)
+    for start, end in tags:
+        if any(name in text[start:end] for name in quoted):
+            return start, end
+    return tags[0]
+
+
+def _column(text: str, offset: int) -> int:
+    """Gives the 1-based column of a text offset."""
+    return offset - (text.rfind("\n", 0, offset) + 1) + 1
 
 
 def _error_line(exc: BaseException, first_line: int) -> int:

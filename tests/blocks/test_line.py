@@ -373,12 +373,22 @@ def test_long_series_is_downsampled_keeping_the_tail_and_spikes() -> None:
     assert len(one(figure, run_id="a")["x"]) <= 500
 
 
-def test_legend_template_fills_columns_and_leaves_unknown_ones_empty() -> None:
+def test_legend_template_fills_columns_and_a_field_no_run_has_is_an_error() -> None:
     run = make_run("a", {"loss": ([0, 1], [1.0, 2.0])}, name="base", params={"lr": 0.001})
-    _, figure, _ = render(
-        {"line": "loss", "legend": "{name} lr={params.lr} x={params.nope}"}, [run]
+    other = make_run(
+        "b", {"loss": ([0, 1], [1.0, 2.0])}, name="other", params={"lr": 0.1, "wd": 0.5}
     )
-    assert one(figure, run_id="a")["name"] == "base lr=0.001 x="
+    _, figure, _ = render(
+        {"line": "loss", "legend": "{name} lr={params.lr} wd={params.wd}"}, [run, other]
+    )
+    # A field only some runs have stays empty for the others.
+    assert one(figure, run_id="a")["name"] == "base lr=0.001 wd="
+    assert one(figure, run_id="b")["name"] == "other lr=0.1 wd=0.5"
+    with pytest.raises(ReportError) as info:
+        render({"line": "loss", "legend": "{name} x={params.lrr}"}, [run])
+    assert info.value.line == KEY_LINES["legend"]
+    assert "'legend': no run of this block has 'params.lrr'" in info.value.message
+    assert "did you mean 'params.lr'?" in (info.value.hint or "")
 
 
 # --- escaping and HTML --------------------------------------------------------------------
@@ -460,7 +470,7 @@ def test_a_missing_key_beside_a_drawn_one_warns_and_still_renders() -> None:
 
 
 def test_glob_matching_nothing_warns() -> None:
-    run = make_run("a", {"loss": ([0], [1.0])})
+    run = make_run("a", {"loss": ([0, 1], [1.0, 0.5])})
     _, _, warnings = render({"line": ["loss", "train/*"]}, [run])
     assert len(warnings) == 1 and "train/*" in warnings[0].message
 
@@ -518,3 +528,62 @@ def test_a_chart_over_no_runs_is_an_error_at_its_runs_line() -> None:
     with pytest.raises(ReportError) as info:
         render({"line": "loss", "runs": "empty"}, [])
     assert info.value.message == "nothing to draw: the block's runs are none"
+
+
+# --- one value per run, grid layout, legend fields ------------------------------------------
+
+
+def test_runs_with_one_value_each_are_an_error_suggesting_bar_or_scatter() -> None:
+    runs = [make_run(i, {"rmse": ([0], [0.3 + int(i) / 10])}) for i in ("1", "2")]
+    with pytest.raises(ReportError) as info:
+        render({"line": "rmse"}, runs)
+    assert info.value.line == KEY_LINES["line"]
+    assert "every run logged at most one value of rmse" in info.value.message
+    assert "`bar: rmse`" in (info.value.hint or "") and "scatter" in (info.value.hint or "")
+
+
+def test_one_run_with_a_history_is_enough_to_draw() -> None:
+    runs = [make_run("1", {"rmse": ([0], [0.3])}), make_run("2", {"rmse": ([0, 1], [0.4, 0.2])})]
+    _, figure, _ = render({"line": "rmse"}, runs)
+    assert len(figure["data"]) == 2
+
+
+def test_grid_layout_gives_one_subplot_per_key_with_shared_x_and_one_legend_entry() -> None:
+    a = make_run(
+        "a",
+        {"loss": ([0, 1, 2], [1.0, 0.5, 0.2]), "acc": ([0, 1, 2], [0.1, 0.5, 0.9])},
+        name="alpha",
+    )
+    b = make_run("b", {"loss": ([0, 1], [2.0, 1.0]), "acc": ([0, 1], [0.2, 0.3])}, name="beta")
+    _, figure, _ = render({"line": ["loss", "acc"], "layout": "grid"}, [a, b])
+    layout = figure["layout"]
+    assert layout["grid"]["rows"] == 2
+    assert layout["yaxis"]["title"]["text"] == "loss" and layout["yaxis2"]["title"]["text"] == "acc"
+    assert layout["xaxis2"]["matches"] == "x"
+    by_key = {(t["meta"]["run_id"], t["meta"]["key"]): t for t in figure["data"]}
+    assert by_key[("a", "loss")]["yaxis"] == "y" and by_key[("a", "acc")]["yaxis"] == "y2"
+    assert by_key[("a", "acc")]["x"] == [0, 1, 2] and by_key[("a", "acc")]["y"] == [0.1, 0.5, 0.9]
+    # Same colour for a run in both subplots, one legend entry each, names without the key.
+    assert by_key[("a", "loss")]["line"]["color"] == by_key[("a", "acc")]["line"]["color"]
+    shown = [t["name"] for t in figure["data"] if t.get("showlegend", True)]
+    assert shown == ["alpha", "beta"]
+    assert layout["height"] >= 2 * 240
+
+
+def test_hover_names_the_run_the_step_and_the_value() -> None:
+    run = make_run("a", {"loss": ([0, 1], [1.0, 0.5])}, name="alpha")
+    _, figure, _ = render({"line": "loss"}, [run])
+    assert figure["data"][0]["hovertemplate"] == (
+        "<b>alpha</b><br>step %{x:d}<br>loss %{y:.6~g}<extra></extra>"
+    )
+
+
+def test_x_metric_pairs_points_by_step() -> None:
+    run = make_run(
+        "a", {"acc": ([0, 1, 2, 3], [0.1, 0.2, 0.3, 0.4]), "epoch": ([1, 3, 4], [10.0, 30.0, 40.0])}
+    )
+    _, figure, _ = render({"line": "acc", "x": "epoch"}, [run])
+    [trace] = figure["data"]
+    # Steps 1 and 3 have both values; step 0 and 2 lack an epoch, step 4 an accuracy.
+    assert trace["x"] == [10.0, 30.0] and trace["y"] == [0.2, 0.4]
+    assert trace["customdata"] == [1, 3]

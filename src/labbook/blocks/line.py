@@ -16,7 +16,16 @@ import numpy as np
 from ..charts import FloatArray, IntArray, color_for, downsample, group_mean, rgba, smooth_ema
 from ..errors import LabbookError, ReportErrors
 from ..escaping import plotly_text
-from ..model import Run, RunSet, as_number, column_value, load_series, sort_key
+from ..model import (
+    ATTRIBUTES,
+    Run,
+    RunSet,
+    as_number,
+    column_value,
+    load_series,
+    missing_key_hint,
+    sort_key,
+)
 from .base import (
     CHART,
     Block,
@@ -25,6 +34,7 @@ from .base import (
     RenderedBlock,
     display_value,
     expand_keys,
+    human_label,
     known_keys_hint,
     opt_bool,
     opt_choice,
@@ -33,6 +43,8 @@ from .base import (
 )
 
 X_MODES = ("step", "time", "relative")
+LAYOUTS = ("overlay", "grid")
+GRID_PANEL_HEIGHT = 240  # px per subplot of `layout: grid` when `height` is not given
 BANDS = ("std", "minmax", "none")
 # Several keys per run share the run's colour; the dash tells them apart.
 DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
@@ -87,6 +99,12 @@ class LineBlock(Block):
             "the run's name",
         ),
         Option(
+            "layout",
+            "overlay or grid",
+            "several keys on one chart (told apart by dash), or one subplot per key, x shared",
+            "overlay",
+        ),
+        Option(
             "max_points",
             "whole number ≥ 4",
             "points per line before shape-keeping (min-max) downsampling",
@@ -120,6 +138,7 @@ class LineBlock(Block):
         self.xrange = _range_option(spec, "xrange", ctx, log=self.log_x, dates=self.x == "time")
         self.yrange = _range_option(spec, "yrange", ctx, log=self.log_y, dates=False)
         self.legend = _template_option(spec, ctx)
+        self.layout = opt_choice(spec, "layout", ctx, LAYOUTS, default="overlay")
         self.max_points = opt_int(
             spec, "max_points", ctx, default=max(4, ctx.max_points), minimum=4
         )
@@ -149,6 +168,7 @@ class LineBlock(Block):
                         hint="check the pattern against `labbook runs --keys`",
                     )
                 )
+        self._check_legend(runs)
         # Every series the chart draws, asked of each source in one call (bulk where it can).
         load_series(runs, keys if self.x in X_MODES else [*keys, self.x])
         if self.group_by is None:
@@ -189,16 +209,84 @@ class LineBlock(Block):
                     "line",
                 )
             )
-        figure: dict[str, Any] = {"data": traces, "layout": self._layout(keys)}
-        html = self.chart(figure, self.height)
+        self._check_history(traces, keys)
+        layout = self._layout(keys)
+        if self.layout == "grid":
+            layout = self._grid(traces, [k for k in keys if k in drawn], layout)
+        layout["meta"] = {"csv_note": self._csv_note(traces)}
+        figure: dict[str, Any] = {"data": traces, "layout": layout}
+        html = self.chart(figure, int(layout["height"]))
         return RenderedBlock(html=html, figure=figure, warnings=warnings)
+
+    def _check_legend(self, runs: RunSet) -> None:
+        """Raises for a legend field no run has: it would leave every entry blank there."""
+        if self.legend is None or not runs:
+            return
+        for field in (f.strip() for f in _TEMPLATE_FIELD.findall(self.legend)):
+            if field in ATTRIBUTES or any(column_value(r, field) is not None for r in runs):
+                continue
+            raise self.ctx.error(
+                f"'legend': no run of this block has {field!r}",
+                "legend",
+                hint=missing_key_hint(field, list(runs)),
+            )
+
+    def _check_history(self, traces: list[dict[str, Any]], keys: list[str]) -> None:
+        """Raises when every line is a single point: the runs logged one value, not a history."""
+        lines = [t for t in traces if t["meta"].get("role") in ("line", "smoothed", "mean")]
+        if lines and all(len(t["x"]) <= 1 for t in lines):
+            key = keys[0]
+            raise self.ctx.error(
+                f"every run logged at most one value of {', '.join(keys)}: a line needs a "
+                "history, and this would draw lone dots at one step",
+                "line",
+                hint=f"to compare one value per run, write `bar: {key}` or "
+                f"`scatter: {{x: params.K, y: {key}}}`",
+            )
+
+    def _grid(
+        self, traces: list[dict[str, Any]], keys: list[str], layout: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Gives the layout of one subplot per key, one column, x shared; places each trace."""
+        n = max(1, len(keys))
+        seen: set[str] = set()
+        for trace in traces:
+            i = keys.index(trace["meta"]["key"]) + 1 if trace["meta"]["key"] in keys else 1
+            trace["xaxis"], trace["yaxis"] = ("x", "y") if i == 1 else (f"x{i}", f"y{i}")
+            group = trace.get("legendgroup")
+            if trace.get("showlegend", True) and group is not None:
+                trace["showlegend"] = group not in seen
+                seen.add(group)
+        x_axis = layout.pop("xaxis")
+        y_axis = layout.pop("yaxis")
+        for i, key in enumerate(keys, start=1):
+            suffix = "" if i == 1 else str(i)
+            x = {**x_axis, "title": {"text": x_axis["title"]["text"] if i == n else ""}}
+            if i > 1:
+                x["matches"] = "x"  # zooming one subplot zooms them all
+            if i < n:
+                x["showticklabels"] = False
+            layout[f"xaxis{suffix}"] = x
+            layout[f"yaxis{suffix}"] = {**y_axis, "title": {"text": plotly_text(human_label(key))}}
+        layout["grid"] = {"rows": n, "columns": 1, "pattern": "independent", "ygap": 0.12}
+        if "height" not in self.spec:
+            layout["height"] = max(self.height, GRID_PANEL_HEIGHT * n)
+        return layout
+
+    def _csv_note(self, traces: list[dict[str, Any]]) -> str:
+        note = "one row per point drawn"
+        if self.smoothing:
+            note += f"; smoothed with weight {self.smoothing:g} (raw rows too)"
+        if self.group_by:
+            note += f"; group means by {human_label(self.group_by)}"
+        return note + f"; each line at most {self.max_points} points (min-max downsampled)"
 
     # --- one line per run -------------------------------------------------------------
 
     def _run_traces(self, runs: RunSet, keys: list[str]) -> tuple[list[dict[str, Any]], set[str]]:
         traces: list[dict[str, Any]] = []
         drawn: set[str] = set()
-        several = len(keys) > 1
+        several = len(keys) > 1 and self.layout == "overlay"
         for run_index, run in enumerate(runs):
             color = self.ctx.page.color(run)
             for key_index, key in enumerate(keys):
@@ -213,10 +301,12 @@ class LineBlock(Block):
                 )
                 if several:
                     label = f"{label} · {key}"
-                style = {"color": color, "width": 2, "dash": DASHES[key_index % len(DASHES)]}
+                dash = DASHES[key_index % len(DASHES)] if several else "solid"
+                style = {"color": color, "width": 2, "dash": dash}
                 hover = self._hover(run.name, key)
                 meta = {"run_id": run.id, "key": key}
-                group = f"run-{run_index}-{key_index}"
+                # One legend entry per run across a grid's subplots; per run and key overlaid.
+                group = f"run-{run_index}-{key_index}" if several else f"run-{run_index}"
                 if self.smoothing > 0:
                     traces.append(
                         self._trace(
@@ -274,7 +364,7 @@ class LineBlock(Block):
         ordered = sorted(groups.values(), key=lambda item: sort_key(item[0]))
         traces: list[dict[str, Any]] = []
         drawn: set[str] = set()
-        several = len(keys) > 1
+        several = len(keys) > 1 and self.layout == "overlay"
         for group_index, (value, members) in enumerate(ordered):
             color = color_for(group_index)
             for key_index, key in enumerate(keys):
@@ -301,8 +391,11 @@ class LineBlock(Block):
                 if several:
                     label = f"{label} · {key}"
                 hover = self._group_hover(label, key)
-                style = {"color": color, "width": 2, "dash": DASHES[key_index % len(DASHES)]}
-                legendgroup = f"group-{group_index}-{key_index}"
+                dash = DASHES[key_index % len(DASHES)] if several else "solid"
+                style = {"color": color, "width": 2, "dash": dash}
+                legendgroup = (
+                    f"group-{group_index}-{key_index}" if several else f"group-{group_index}"
+                )
                 meta = {
                     "group": value,
                     "key": key,

@@ -169,6 +169,7 @@ class LineBlock(Block):
                     )
                 )
         self._check_legend(runs)
+        self._check_x_metric(runs)
         # Every series the chart draws, asked of each source in one call (bulk where it can).
         load_series(runs, keys if self.x in X_MODES else [*keys, self.x])
         if self.group_by is None:
@@ -230,6 +231,18 @@ class LineBlock(Block):
                 "legend",
                 hint=missing_key_hint(field, list(runs)),
             )
+
+    def _check_x_metric(self, runs: RunSet) -> None:
+        """Raises for an x metric no run logged: every line would silently vanish."""
+        if self.x in X_MODES or not runs or any(self.x in r.metric_keys() for r in runs):
+            return
+        logged = sorted({k for r in runs for k in r.metric_keys()})
+        raise self.ctx.error(
+            f"'x': no run of this block logged the metric {self.x!r} (runs: {_names(runs)})",
+            "x",
+            hint=known_keys_hint(self.x, logged, "metrics these runs logged")
+            + "; x also takes step, time or relative",
+        )
 
     def _check_history(self, traces: list[dict[str, Any]], keys: list[str]) -> None:
         """Raises when every line is a single point: the runs logged one value, not a history."""
@@ -640,6 +653,8 @@ def _x_option(spec: Mapping[str, Any], ctx: BlockContext) -> str:
             hint=f"x takes step, time, relative or a metric key; to compare runs by {rest!r}, "
             f"draw one line per value with `group_by: {value.strip()}`",
         )
+    if dot and prefix in ("metrics", "metric"):
+        return rest.strip()  # the metric itself: `metrics.epoch` is `epoch`
     return value.strip()
 
 

@@ -6,6 +6,7 @@ import json
 import math
 import re
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -750,3 +751,92 @@ def test_an_error_carries_the_column_of_its_option() -> None:
         LineBlock({"line": "loss", "smoothing": 2}, context)
     assert (info.value.line, info.value.column) == (KEY_LINES["smoothing"], 3)
     assert str(info.value).startswith("reports/r.md:6:3: 'smoothing' must be")
+
+
+# --- in the browser: the grid as Plotly draws it, and what hovering a point shows --------------
+
+GRID_REPORT = """\
+---
+runs:
+  sweep: {experiment: exp}
+---
+
+# Grid
+
+```labbook
+line: [val/loss, val/acc]
+runs: sweep
+layout: grid
+```
+"""
+
+
+@pytest.mark.browser
+def test_grid_in_the_browser_draws_a_subplot_per_key_one_legend_entry_per_run(
+    tmp_path: Path, open_page: Any, serve_dir: Any
+) -> None:
+    from playwright.sync_api import expect
+    from tests.conftest import DRAW_TIMEOUT_MS, build_project
+
+    root = tmp_path / "book"
+    (root / "reports").mkdir(parents=True)
+    (root / "mkdocs.yml").write_text(
+        "site_name: g\ndocs_dir: reports\ntheme:\n  name: material\n"
+        "plugins:\n  - labbook:\n      sources: {local: dir:runs}\n",
+        encoding="utf-8",
+    )
+    (root / "reports" / "index.md").write_text(GRID_REPORT, encoding="utf-8")
+    logged = {
+        "aaaa0001": ("alpha", [1.0, 0.6, 0.3], [0.2, 0.5, 0.8]),
+        "bbbb0002": ("beta", [2.0, 1.2, 0.9], [0.1, 0.3, 0.4]),
+    }
+    for run_id, (name, losses, accs) in logged.items():
+        folder = root / "runs" / run_id
+        folder.mkdir(parents=True)
+        (folder / "run.json").write_text(json.dumps({"name": name, "experiment": "exp"}))
+        rows = [
+            json.dumps({"step": 5 * i, "val/loss": loss, "val/acc": acc})
+            for i, (loss, acc) in enumerate(zip(losses, accs, strict=True))
+        ]
+        (folder / "metrics.jsonl").write_text("\n".join(rows) + "\n")
+    site = build_project(root, engines=("mkdocs",))["mkdocs"]
+    visit = open_page(serve_dir(site), "/")
+    plot = visit.page.locator(".labbook-plot[data-labbook-figure]").first
+    plot.scroll_into_view_if_needed()
+    expect(plot).to_have_attribute("data-labbook-drawn", "true", timeout=DRAW_TIMEOUT_MS)
+    drawn = plot.evaluate(
+        """el => ({
+          traces: el.data.map(t => ({x: Array.from(t.x), y: Array.from(t.y), name: t.name,
+                                     xaxis: t.xaxis, yaxis: t.yaxis, color: t.line.color,
+                                     showlegend: t.showlegend, key: t.meta.key})),
+          y1: el._fullLayout.yaxis.domain, y2: el._fullLayout.yaxis2.domain,
+          titles: [el._fullLayout.yaxis.title.text, el._fullLayout.yaxis2.title.text],
+          matches: el._fullLayout.xaxis2.matches,
+        })"""
+    )
+    by = {(t["name"], t["key"]): t for t in drawn["traces"]}
+    for name, losses, accs in logged.values():
+        loss, acc = by[(name, "val/loss")], by[(name, "val/acc")]
+        assert (loss["x"], loss["y"], loss["yaxis"]) == ([0, 5, 10], losses, "y")
+        assert (acc["x"], acc["y"], acc["yaxis"]) == ([0, 5, 10], accs, "y2")
+        assert loss["color"] == acc["color"]
+    assert by[("alpha", "val/loss")]["color"] != by[("beta", "val/loss")]["color"]
+    # Two subplots one above the other, titled by key, zooming together.
+    assert drawn["titles"] == ["val/loss", "val/acc"]
+    assert drawn["y1"][0] >= drawn["y2"][1] or drawn["y2"][0] >= drawn["y1"][1]
+    assert drawn["matches"] == "x"
+    # One legend entry per run, not one per run and subplot.
+    legend = visit.page.locator(".labbook-plot .legendtext").all_text_contents()
+    assert legend == ["alpha", "beta"]
+    # Hovering beta's second val/acc point shows its run, step and value.
+    target = by[("beta", "val/acc")]
+    index = drawn["traces"].index(target)
+    subplot = target["xaxis"] + target["yaxis"]  # "x2y2"
+    plot.evaluate(
+        f"el => Plotly.Fx.hover(el, [{{curveNumber: {index}, pointNumber: 1}}], '{subplot}')"
+    )
+    hover = visit.page.locator(".hoverlayer .hovertext").first
+    expect(hover).to_be_visible()
+    text = hover.text_content() or ""
+    assert "beta" in text and "step 5" in text and "val/acc 0.3" in text, text
+    assert visit.errors == []

@@ -145,6 +145,29 @@ def test_check_reports_each_problem_at_its_line(
     assert "Traceback" not in err
 
 
+def test_check_format_json_on_the_example_and_a_broken_report(
+    broken: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["check", "--format", "json"]) == 1
+    out, err = capsys.readouterr()
+    assert err == ""
+    report = json.loads(out)
+    errors = [p for p in report["problems"] if p["severity"] == "error"]
+    assert [(p["file"], p["line"], p["column"]) for p in errors] == [
+        ("reports/broken.md", 14, 1),
+        ("reports/broken.md", 18, 1),
+        ("reports/broken.md", 24, 7),
+        ("reports/broken.md", 30, 1),
+    ]
+    assert errors[3]["message"] == "unknown option 'colour' for a table block"
+    assert errors[3]["hint"].startswith("valid options: caption, ")
+    assert report["summary"]["reports"] == 6 and report["summary"]["errors"] == 4
+    (broken / "reports" / "broken.md").unlink()
+    assert main(["check", "--format", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["summary"] == {"reports": 5, "errors": 0, "warnings": 0, "notes": 0}
+
+
 @pytest.mark.parametrize(
     ("block", "line", "message"),
     [

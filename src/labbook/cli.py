@@ -84,10 +84,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     from .project import Project
-    from .report.check import check_project
+    from .report.check import CheckResult, check_project
 
-    project = Project.load(args.config_file)
-    result = check_project(project)
+    try:
+        project = Project.load(args.config_file)
+        result = check_project(project)
+    except LabbookError as exc:
+        if args.format != "json":
+            raise
+        # An editor or CI reading JSON gets JSON, even when the project would not load.
+        result = CheckResult(errors=[exc])
     if args.format == "json":
         # For editors and CI: every problem with file, line, column, severity, message and
         # hint, then the counts; nothing else on stdout, and the exit code as in text.

@@ -388,3 +388,19 @@ def test_a_usage_error_is_exit_2(book: Path, capsys: pytest.CaptureFixture[str])
         main(["check", "-f", str(book / "mkdocs.yml"), "--format", "xml"])
     assert info.value.code == 2
     assert "invalid choice: 'xml'" in capsys.readouterr().err
+
+
+def test_a_project_that_will_not_load_is_still_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = check(tmp_path, capsys, "--format", "json")
+    assert code == 1 and err == ""
+    report = json.loads(out)
+    [problem] = report["problems"]
+    assert problem["severity"] == "error"
+    assert problem["message"] == f"no mkdocs.yml found in {tmp_path}"
+    assert report["summary"] == {"reports": 0, "errors": 1, "warnings": 0, "notes": 0}
+    # In text, the same problem on stderr.
+    code, out, err = check(tmp_path, capsys)
+    assert code == 1 and out == ""
+    assert f"no mkdocs.yml found in {tmp_path}" in err

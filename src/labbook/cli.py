@@ -106,7 +106,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     # Unknown metrics are warnings on the page, but a check's job is to catch them: report
     # problems are errors here; what a source could not read fails only under --strict.
     errors, warnings = _print_problems(
-        result.errors + result.warnings, result.source_problems, label_errors=False
+        result.report_problems(), result.source_problems, label_errors=False
     )
     print(
         f"checked {result.reports} report(s): {errors} problem(s) in reports, {warnings} in sources"

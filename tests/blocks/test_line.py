@@ -753,6 +753,28 @@ def test_an_error_carries_the_column_of_its_option() -> None:
     assert str(info.value).startswith("reports/r.md:6:3: 'smoothing' must be")
 
 
+def test_a_group_by_no_run_has_warns_naming_the_columns_that_exist() -> None:
+    runs = [
+        make_run("a", {"loss": ([0, 1], [1.0, 0.5])}, params={"lr": 0.1}),
+        make_run("b", {"loss": ([0, 1], [2.0, 1.0])}, params={"lr": 0.01}),
+    ]
+    _, figure, warnings = render({"line": "loss", "group_by": "params.lrr"}, runs)
+    [warning] = warnings
+    assert warning.line == KEY_LINES["group_by"]
+    assert warning.message == "no run has a value for 'params.lrr'"
+    assert (warning.hint or "").startswith("did you mean 'params.lr'? columns these runs have:")
+    # Still drawn: one group of every run, the mean of both.
+    [mean] = [t for t in figure["data"] if t["meta"]["role"] == "mean"]
+    assert mean["y"] == [1.5, 0.75]
+
+
+def test_an_x_close_to_a_mode_suggests_the_mode() -> None:
+    run = make_run("a", {"loss": ([0, 1], [1.0, 0.5])})
+    with pytest.raises(ReportError) as info:
+        render({"line": "loss", "x": "tim"}, [run])
+    assert (info.value.hint or "").startswith("did you mean 'time'? metrics these runs logged:")
+
+
 # --- in the browser: the grid as Plotly draws it, and what hovering a point shows --------------
 
 GRID_REPORT = """\

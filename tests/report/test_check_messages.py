@@ -155,6 +155,14 @@ BAD_LINES = [
     "```labbook",  # 108  no `runs`: every set of the report, the broken one too
     "table: [name]",  # 109
     "```",  # 110
+    "",  # 111
+    'Then {{ sweep.best("val/acc", "max").params.lrr }}.',  # 112  a param no run has
+    "",  # 113
+    "```labbook",  # 114
+    "line: val/loss",  # 115
+    "runs: sweep",  # 116
+    "group_by: params.lrr",  # 117  a param no run has
+    "```",  # 118
 ]
 BAD = "\n".join(BAD_LINES) + "\n"
 
@@ -216,6 +224,8 @@ EXPECTED = [
     ),
     Expected(B, 99, 3, "'smoothing' must be a number from 0 up to (not including) 1, not 3"),
     Expected(B, 105, 1, "'layout' must be one of overlay, grid, not 'stacked'"),
+    Expected(B, 112, 6, "expression error: 'dict object' has no attribute 'lrr'", "'lr'?"),
+    Expected(B, 117, 1, "no run has a value for 'params.lrr'", "did you mean 'params.lr'?"),
     Expected(
         "reports/sub/other.md",
         5,
@@ -275,7 +285,7 @@ def test_the_bad_report_is_written_as_the_expected_places_say() -> None:
     # The expectations cite lines of BAD by number; a shifted line would make them wrong.
     assert BAD_LINES[58 - 1] == 'title: "never closed'
     assert BAD_LINES[99 - 1] == "  smoothing: 3"
-    assert BAD.count("\n") == 110
+    assert BAD.count("\n") == 118
     assert len({(e.file, e.line, e.column) for e in EXPECTED}) == len(EXPECTED) >= 15
 
 

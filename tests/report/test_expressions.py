@@ -441,3 +441,26 @@ def test_duration_in_prose_reads_as_in_a_table() -> None:
     for seconds in (42, 185, 3725, 180000):
         assert duration(seconds) == format_duration(seconds)
     assert duration(180000) == "2d 02h"
+
+
+def test_errors_in_gives_every_failing_expression_at_its_column(env: Expressions) -> None:
+    text = (
+        "Fine {{ sweep | length }}.\n"
+        'Two {{ nosuch }} and {{ sweep.mean("nope") }}.\n'
+        "{{ sweep | nofilter }}\n"
+    )
+    errors = env.errors_in(text, 20)
+    assert [(e.line, e.column) for e in errors] == [(21, 5), (21, 22), (22, 1)]
+    assert errors[0].message == "expression error: 'nosuch' is undefined"
+    assert errors[1].message.startswith("no run of run set 'sweep' has 'nope'")
+    assert errors[2].message == "expression syntax error: No filter named 'nofilter'"
+    # A structure that is wrong stops the search: blanking it would invent errors.
+    broken = "Runs:\n\n  {% for r in sweep %}\n{{ nosuch }}\n"
+    [only] = env.errors_in(broken, 1)
+    assert only.message.startswith("expression syntax error: Unexpected end of template")
+    # Where the `for` that was never closed opens, not the end of the text Jinja names.
+    assert (only.line, only.column) == (3, 3)
+    [orphan] = env.errors_in("A\n{{ sweep | length }} {% endif %}\n{{ nosuch }}\n", 1)
+    assert orphan.message.startswith("expression syntax error: Encountered unknown tag 'endif'")
+    assert (orphan.line, orphan.column) == (2, 22)
+    assert env.errors_in("All {{ sweep | length }} fine.\n", 1) == []

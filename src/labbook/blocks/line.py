@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 import math
 import re
@@ -181,7 +182,7 @@ class LineBlock(Block):
                     self.ctx.error(
                         f"no run has a value for {self.group_by!r}",
                         "group_by",
-                        hint="group_by takes a column such as params.lr or tags.model",
+                        hint=missing_key_hint(self.group_by, list(runs)),
                     )
                 )
         for key in keys:
@@ -237,11 +238,14 @@ class LineBlock(Block):
         if self.x in X_MODES or not runs or any(self.x in r.metric_keys() for r in runs):
             return
         logged = sorted({k for r in runs for k in r.metric_keys()})
+        hint = known_keys_hint(self.x, logged, "metrics these runs logged")
+        if not hint.startswith("did you mean"):
+            mode = difflib.get_close_matches(self.x, X_MODES, n=1, cutoff=0.6)
+            hint = (f"did you mean {mode[0]!r}? " if mode else "") + hint
         raise self.ctx.error(
             f"'x': no run of this block logged the metric {self.x!r} (runs: {_names(runs)})",
             "x",
-            hint=known_keys_hint(self.x, logged, "metrics these runs logged")
-            + "; x also takes step, time or relative",
+            hint=hint + "; x also takes step, time or relative",
         )
 
     def _check_history(self, traces: list[dict[str, Any]], keys: list[str]) -> None:

@@ -59,12 +59,29 @@ class CheckResult:
     # Report file as errors name it -> its lines, for the column of a line-only problem.
     texts: dict[str, list[str]] = field(default_factory=dict)
 
+    def report_problems(self) -> list[LabbookError]:
+        """Gives the reports' problems, errors and warnings alike, in reading order.
+
+        Reports in the order they were checked; in each, by line and column, as a compiler
+        lists them (a page's warnings would otherwise follow all of its errors).
+        """
+        order = {name: i for i, name in enumerate(self.texts)}
+
+        def place(error: LabbookError) -> tuple[int, int, int]:
+            return (
+                order.get(error.file or "", len(order)),
+                error.line or 0,
+                error.column or 0,
+            )
+
+        return sorted(self.errors + self.warnings, key=place)
+
     def messages(self) -> list[CheckMessage]:
         """Gives each distinct problem once: report problems as errors, source problems as
         warnings (a check's job is to catch a misspelt key, which a page only warns of),
         then the notes."""
         out: list[CheckMessage] = []
-        for problem in group_problems(self.errors + self.warnings, self.source_problems):
+        for problem in group_problems(self.report_problems(), self.source_problems):
             error = problem.error
             own = error.where
             also = tuple(p for p in dict.fromkeys(problem.places) if p and p != own)

@@ -251,6 +251,14 @@ class Expressions:
 
     def _undefined_hint(self, message: str) -> str:
         general = "names available: run sets from the front matter and run(ref)"
+        missing_key = re.match(r"'dict object' has no attribute '([^']*)'", message)
+        if missing_key is not None:
+            near = difflib.get_close_matches(missing_key.group(1), self._run_keys(), n=1)
+            mean = f"did you mean {near[0]!r}? " if near else ""
+            return (
+                f"{mean}a run's params, tags and summary hold the keys it logged"
+                " (`labbook show REF` lists them)"
+            )
         found = re.match(r"'([^']*)' is undefined", message)
         sets = sorted(k for k, v in self.env.globals.items() if isinstance(v, RunSet))
         if found is None or not sets:
@@ -259,6 +267,20 @@ class Expressions:
         if not near:
             return general
         return f"did you mean {near[0]!r}? run sets of this report: {', '.join(sets)}; and run(ref)"
+
+    def _run_keys(self) -> list[str]:
+        """Gives every param, tag and summary key of the report's runs."""
+        keys: set[str] = set()
+        for value in self.env.globals.values():
+            if not isinstance(value, RunSet):
+                continue
+            try:
+                runs = list(value)
+            except LabbookError:  # a set that could not be resolved says so itself
+                continue
+            for run in runs:
+                keys.update(run.params, run.tags, run.summary)
+        return sorted(keys)
 
     def errors_in(self, text: str, first_line: int, limit: int = 50) -> list[LabbookError]:
         """Gives every failing expression of the prose, each at its line and column.
@@ -275,11 +297,20 @@ class Expressions:
                 self.render(text, first_line)
                 break
             except LabbookError as exc:
+                unclosed = _UNCLOSED.search(exc.message)
+                opened = _opening_tag(text, unclosed.group(1)) if unclosed else None
+                if opened is not None:
+                    # Jinja names the end of the text; the mistake is the tag never closed.
+                    exc.line = first_line + text.count("\n", 0, opened)
+                    exc.column = _column(text, opened)
+                    errors.append(exc)
+                    break
                 tag = _failing_tag(text, (exc.line or first_line) - first_line, exc.message)
                 if tag is not None and exc.column is None and exc.line is not None:
                     exc.column = _column(text, tag[0])
                 errors.append(exc)
-                if tag is None or not text.startswith("{{", tag[0]):
+                structural = unclosed is not None or "unknown tag" in exc.message
+                if structural or tag is None or not text.startswith("{{", tag[0]):
                     break
                 start, end = tag
                 blank = "".join(ch if ch == "\n" else " " for ch in text[start:end])
@@ -288,6 +319,13 @@ class Expressions:
 
 
 _TAG = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.S)
+_UNCLOSED = re.compile(r"The innermost block that needs to be closed is '(\w+)'")
+
+
+def _opening_tag(text: str, name: str) -> int | None:
+    """Gives the offset of the last `{% name …` tag, the one Jinja found never closed."""
+    found = list(re.finditer(r"\{%[-+]?\s*" + re.escape(name) + r"\b", text))
+    return found[-1].start() if found else None
 
 
 def _failing_tag(text: str, line: int, message: str) -> tuple[int, int] | None:

@@ -169,34 +169,44 @@ def test_check_format_json_on_the_example_and_a_broken_report(
 
 
 @pytest.mark.parametrize(
-    ("block", "line", "message"),
+    ("block", "line", "column", "message"),
     [
         (
             "line: val/acc\nruns: [r18-lr0.1-s9]\n",
             14,
+            1,
             "no run 'r18-lr0.1-s9' in any source (closest: ",
         ),
         (
             "line: val/acc\nruns: sweep\nsmothing: 0.5\n",
             15,
+            1,
             "unknown option 'smothing' for a line block",
         ),
-        ("line: [val/acc\nruns: sweep\n", 13, "bad YAML: "),
-        ("line: val/acc\nruns: sweep\nsmoothing: 3\n", 15, "'smoothing' must be a number from 0"),
-        ("line: nope/metric\nruns: sweep\n", 13, "no run has any point of 'nope/metric'"),
-        ("pie: val/acc\nruns: sweep\n", 13, "unknown block kind 'pie'"),
+        # The bracket never closed, at column 7.
+        ("line: [val/acc\nruns: sweep\n", 13, 7, "bad YAML: "),
+        ("line: val/acc\nruns: sweep\nsmoothing: 3\n", 15, 1, "'smoothing' must be a number"),
+        ("line: nope/metric\nruns: sweep\n", 13, 1, "no run has any point of 'nope/metric'"),
+        ("pie: val/acc\nruns: sweep\n", 13, 1, "unknown block kind 'pie'"),
+        # A flow mapping: the option's key is inside the line.
+        ("{line: val/acc, runs: sweep, smoothing: 2}\n", 13, 30, "'smoothing' must be"),
     ],
 )
 def test_check_one_problem(
-    project: Path, capsys: pytest.CaptureFixture[str], block: str, line: int, message: str
+    project: Path,
+    capsys: pytest.CaptureFixture[str],
+    block: str,
+    line: int,
+    column: int,
+    message: str,
 ) -> None:
     text = BROKEN_REPORT.split("```labbook")[0] + "```labbook\n" + block + "```\n"
     (project / "reports" / "one.md").write_text(text, encoding="utf-8")
     assert main(["check"]) == 1
     _, err = capsys.readouterr()
-    problems = problem_lines(err, "reports/one.md")
-    assert list(problems) == [line]
-    assert problems[line].startswith(message)
+    problems = problem_places(err, "reports/one.md")
+    assert list(problems) == [(line, column)]
+    assert problems[(line, column)].startswith(message)
 
 
 def test_check_unknown_run_suggests_id_and_name(

@@ -68,11 +68,6 @@ class ParsedReport:
         return [s for s in self.segments if isinstance(s, BlockFence)]
 
 
-def _key_lines(node: yaml.Node, first_line: int, prefix: str = "") -> dict[str, int]:
-    """Gives dotted key -> file line for every mapping key in a composed YAML node."""
-    return {key: line for key, (line, _) in _key_places(node, first_line, 1, prefix).items()}
-
-
 def _key_places(
     node: yaml.Node, first_line: int, first_column: int, prefix: str = ""
 ) -> dict[str, tuple[int, int]]:

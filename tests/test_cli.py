@@ -100,14 +100,20 @@ def broken(project: Path) -> Path:
     return project
 
 
-def problem_lines(stderr: str, file: str) -> dict[int, str]:
-    """Gives line -> message of every `FILE:LINE: message` (or `FILE:LINE:COL:`) line."""
-    out: dict[int, str] = {}
+def problem_places(stderr: str, file: str) -> dict[tuple[int, int | None], str]:
+    """Gives (line, column) -> message of every `FILE:LINE:COL: message` line (or FILE:LINE)."""
+    out: dict[tuple[int, int | None], str] = {}
     for line in stderr.splitlines():
-        match = re.fullmatch(re.escape(file) + r":(\d+)(?::\d+)?: (.+)", line)
+        match = re.fullmatch(re.escape(file) + r":(\d+)(?::(\d+))?: (.+)", line)
         if match:
-            out[int(match.group(1))] = match.group(2)
+            column = int(match.group(2)) if match.group(2) else None
+            out[(int(match.group(1)), column)] = match.group(3)
     return out
+
+
+def problem_lines(stderr: str, file: str) -> dict[int, str]:
+    """Gives line -> message of every `FILE:LINE:COL: message` line."""
+    return {line: message for (line, _), message in problem_places(stderr, file).items()}
 
 
 # -- check ------------------------------------------------------------------------------------
@@ -127,6 +133,8 @@ def test_check_reports_each_problem_at_its_line(
     out, err = capsys.readouterr()
     problems = problem_lines(err, "reports/broken.md")
     assert sorted(problems) == BROKEN_LINES
+    # Each at its column: the key of the option (1), or the colon PyYAML stopped at (7).
+    assert sorted(problem_places(err, "reports/broken.md")) == [(14, 1), (18, 1), (24, 7), (30, 1)]
     assert problems[14].startswith("no run '55099932' in any source (closest: 55099931")
     assert problems[18].startswith("no run has any point of 'val/accuracy'")
     assert problems[24].startswith("bad YAML: mapping values are not allowed here")
@@ -137,35 +145,68 @@ def test_check_reports_each_problem_at_its_line(
     assert "Traceback" not in err
 
 
+def test_check_format_json_on_the_example_and_a_broken_report(
+    broken: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["check", "--format", "json"]) == 1
+    out, err = capsys.readouterr()
+    assert err == ""
+    report = json.loads(out)
+    errors = [p for p in report["problems"] if p["severity"] == "error"]
+    assert [(p["file"], p["line"], p["column"]) for p in errors] == [
+        ("reports/broken.md", 14, 1),
+        ("reports/broken.md", 18, 1),
+        ("reports/broken.md", 24, 7),
+        ("reports/broken.md", 30, 1),
+    ]
+    assert errors[3]["message"] == "unknown option 'colour' for a table block"
+    assert errors[3]["hint"].startswith("valid options: caption, ")
+    assert report["summary"]["reports"] == 7 and report["summary"]["errors"] == 4
+    (broken / "reports" / "broken.md").unlink()
+    assert main(["check", "--format", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["summary"] == {"reports": 6, "errors": 0, "warnings": 0, "notes": 0}
+
+
 @pytest.mark.parametrize(
-    ("block", "line", "message"),
+    ("block", "line", "column", "message"),
     [
         (
             "line: val/acc\nruns: [r18-lr0.1-s9]\n",
             14,
+            1,
             "no run 'r18-lr0.1-s9' in any source (closest: ",
         ),
         (
             "line: val/acc\nruns: sweep\nsmothing: 0.5\n",
             15,
+            1,
             "unknown option 'smothing' for a line block",
         ),
-        ("line: [val/acc\nruns: sweep\n", 13, "bad YAML: "),
-        ("line: val/acc\nruns: sweep\nsmoothing: 3\n", 15, "'smoothing' must be a number from 0"),
-        ("line: nope/metric\nruns: sweep\n", 13, "no run has any point of 'nope/metric'"),
-        ("pie: val/acc\nruns: sweep\n", 13, "unknown block kind 'pie'"),
+        # The bracket never closed, at column 7.
+        ("line: [val/acc\nruns: sweep\n", 13, 7, "bad YAML: "),
+        ("line: val/acc\nruns: sweep\nsmoothing: 3\n", 15, 1, "'smoothing' must be a number"),
+        ("line: nope/metric\nruns: sweep\n", 13, 1, "no run has any point of 'nope/metric'"),
+        ("pie: val/acc\nruns: sweep\n", 13, 1, "unknown block kind 'pie'"),
+        # A flow mapping: the option's key is inside the line.
+        ("{line: val/acc, runs: sweep, smoothing: 2}\n", 13, 30, "'smoothing' must be"),
     ],
 )
 def test_check_one_problem(
-    project: Path, capsys: pytest.CaptureFixture[str], block: str, line: int, message: str
+    project: Path,
+    capsys: pytest.CaptureFixture[str],
+    block: str,
+    line: int,
+    column: int,
+    message: str,
 ) -> None:
     text = BROKEN_REPORT.split("```labbook")[0] + "```labbook\n" + block + "```\n"
     (project / "reports" / "one.md").write_text(text, encoding="utf-8")
     assert main(["check"]) == 1
     _, err = capsys.readouterr()
-    problems = problem_lines(err, "reports/one.md")
-    assert list(problems) == [line]
-    assert problems[line].startswith(message)
+    problems = problem_places(err, "reports/one.md")
+    assert list(problems) == [(line, column)]
+    assert problems[(line, column)].startswith(message)
 
 
 def test_check_unknown_run_suggests_id_and_name(
@@ -207,7 +248,9 @@ def test_build_strict_passes_on_the_example(
     page = (project / "site" / "lr-sweep" / "index.html").read_text(encoding="utf-8")
     assert "labbook-error" not in page
     assert "Learning-rate sweep for ResNet-18 on CIFAR-10" in page
-    assert page.count('class="labbook-block labbook-chart"') == 2
+    assert (
+        page.count('class="labbook-block labbook-chart"') == 7
+    )  # two lines, bar, scatter, parallel, importance, histogram
 
 
 def test_build_strict_fails_on_a_broken_project(
@@ -231,8 +274,8 @@ def test_build_without_strict_shows_error_boxes(
     assert "built 7 page(s) into " in out
     page = (broken / "site" / "broken" / "index.html").read_text(encoding="utf-8")
     assert page.count("labbook-error") == 4
-    for where in ("14:1", "18:1", "24:7", "30:1"):  # line and column of each problem
-        assert f"<code>reports/broken.md:{where}</code>" in page
+    for place in ("14:1", "18:1", "24:7", "30:1"):
+        assert f"<code>reports/broken.md:{place}</code>" in page
     # The rest of the report is on the page.
     assert "Some text that is fine." in page and "Closing text." in page
     assert page.count('class="labbook-block labbook-chart"') == 0

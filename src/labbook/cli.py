@@ -98,60 +98,34 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     from .project import Project
-    from .report.check import check_project
+    from .report.check import CheckResult, check_project
 
-    project = Project.load(args.config_file)
-    result = check_project(project)
+    try:
+        project = Project.load(args.config_file)
+        result = check_project(project)
+    except LabbookError as exc:
+        if args.format != "json":
+            raise
+        # An editor or CI reading JSON gets JSON, even when the project would not load.
+        result = CheckResult(errors=[exc])
     if args.format == "json":
-        return _check_json(result, args.strict)
+        # For editors and CI: every problem with file, line, column, severity, message and
+        # hint, then the counts; nothing else on stdout, and the exit code as in text.
+        report = result.as_json()
+        print(json.dumps(report, indent=2, ensure_ascii=False))
+        summary = report["summary"]
+        return _exit_code(summary["errors"], summary["warnings"], args.strict)
     for note in result.notes:  # assumptions, such as a metric goal the name rule gave
         print(note)
     # Unknown metrics are warnings on the page, but a check's job is to catch them: report
     # problems are errors here; what a source could not read fails only under --strict.
     errors, warnings = _print_problems(
-        result.errors + result.warnings, result.source_problems, label_errors=False
+        result.report_problems(), result.source_problems, label_errors=False
     )
     print(
         f"checked {result.reports} report(s): {errors} problem(s) in reports, {warnings} in sources"
     )
     return _exit_code(errors, warnings, args.strict)
-
-
-def _check_json(result: Any, strict: bool) -> int:
-    """Prints check's findings as one JSON document, for editors and CI; same exit code."""
-    from .problems import group_problems
-
-    def entry(
-        error: LabbookError, severity: str, places: list[str] | None = None
-    ) -> dict[str, Any]:
-        return {
-            "file": None if error.file is None else str(error.file),
-            "line": error.line,
-            "column": error.column,
-            "severity": severity,
-            "message": error.message,
-            "hint": error.hint,
-            "source": error.source,
-            "also_at": places or [],
-        }
-
-    problems = []
-    for problem in group_problems(result.errors + result.warnings, result.source_problems):
-        severity = "error" if problem.is_error else "warning"
-        own = problem.error.where
-        places = [p for p in dict.fromkeys(problem.places) if p and p != own]
-        problems.append(entry(problem.error, severity, places))
-    errors = sum(p["severity"] == "error" for p in problems)
-    warnings = len(problems) - errors
-    document = {
-        "reports": result.reports,
-        "errors": errors,
-        "warnings": warnings,
-        "problems": problems,
-        "notes": [{"file": n.file, "line": n.line, "message": n.message} for n in result.notes],
-    }
-    print(json.dumps(document, indent=2, ensure_ascii=False))
-    return EXIT_DATA if errors or (strict and warnings) else EXIT_OK
 
 
 # -- pdf -----------------------------------------------------------------------------------
@@ -430,10 +404,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_serve)
 
     p = with_config(sub.add_parser("check", help="validate every report"))
-    p.add_argument(
-        "--format", choices=("text", "json"), default="text", help="json: for editors and CI"
-    )
     p.add_argument("--strict", action="store_true", help="warnings fail too")
+    p.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="text: FILE:LINE:COL: message lines; json: a list of problems and a summary",
+    )
     p.set_defaults(func=cmd_check)
 
     p = with_config(sub.add_parser("pdf", help="one report (or every report) as a PDF"))

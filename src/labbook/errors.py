@@ -40,6 +40,9 @@ class LabbookError(Exception):
         """Gives this error with a file, line and column filled in where it had none."""
         if self.file is None and file is not None:
             self.file = str(file)
+            # A column found before there was a file counts in other text (a filter's
+            # position in its query), not in the file's line.
+            self.column = None
         if self.line is None and line is not None:
             self.line = line
             if self.column is None:

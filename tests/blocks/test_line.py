@@ -6,6 +6,7 @@ import json
 import math
 import re
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -32,6 +33,7 @@ KEY_LINES = {
     "max_points": 14,
     "height": 15,
     "title": 16,
+    "layout": 17,
 }
 T0 = 1_767_261_600.0  # 2026-01-01 10:00:00 UTC
 
@@ -501,6 +503,8 @@ def test_glob_matching_nothing_warns() -> None:
         ({"line": "loss", "max_points": 10.5}, "max_points"),
         ({"line": "loss", "height": "tall"}, "height"),
         ({"line": "loss", "title": ["x"]}, "title"),
+        ({"line": "loss", "layout": "stacked"}, "layout"),
+        ({"line": "loss", "layout": ["grid"]}, "layout"),
     ],
 )
 def test_bad_options_raise_at_their_line(spec: dict[str, Any], option: str) -> None:
@@ -587,3 +591,275 @@ def test_x_metric_pairs_points_by_step() -> None:
     # Steps 1 and 3 have both values; step 0 and 2 lack an epoch, step 4 an accuracy.
     assert trace["x"] == [10.0, 30.0] and trace["y"] == [0.2, 0.4]
     assert trace["customdata"] == [1, 3]
+
+
+def test_an_x_metric_no_run_logged_is_an_error_at_x_naming_the_keys() -> None:
+    runs = [
+        make_run("a", {"acc": ([0, 1], [0.1, 0.2]), "epoch": ([0, 1], [0.0, 1.0])}),
+        make_run("b", {"acc": ([0, 1], [0.3, 0.4])}),
+    ]
+    with pytest.raises(ReportError) as info:
+        render({"line": "acc", "x": "epochs"}, runs)
+    assert info.value.line == KEY_LINES["x"]
+    assert info.value.message.startswith("'x': no run of this block logged the metric 'epochs'")
+    hint = info.value.hint or ""
+    assert hint.startswith("did you mean 'epoch'? metrics these runs logged: epoch, acc")
+    # One run with the metric is enough: the other has no points on this x, and says so.
+    _, figure, _ = render({"line": "acc", "x": "metrics.epoch"}, runs)
+    assert [t["meta"]["run_id"] for t in figure["data"]] == ["a"]
+    assert one(figure, run_id="a")["x"] == [0.0, 1.0]
+    assert one(figure, run_id="a")["y"] == [0.1, 0.2]
+
+
+def test_x_metric_hover_gives_the_x_value_the_step_and_the_value() -> None:
+    run = make_run(
+        "a", {"acc": ([0, 5, 9], [0.5, 0.6, 0.7]), "epoch": ([0, 5, 9], [0.0, 1.0, 2.0])}, name="al"
+    )
+    _, figure, _ = render({"line": "acc", "x": "epoch"}, [run])
+    trace = one(figure, run_id="a")
+    assert trace["hovertemplate"] == (
+        "<b>al</b><br>epoch %{x:.6~g}<br>step %{customdata:d}<br>acc %{y:.6~g}<extra></extra>"
+    )
+    assert trace["customdata"] == [0, 5, 9]
+
+
+def test_legend_template_reads_tags_metrics_and_attributes() -> None:
+    run = make_run("a1b2c3", {"loss": ([0, 1], [1.0, 0.5])}, name="base", params={"lr": 0.1})
+    run.tags["stage"] = "sweep"
+    run.summary["val/acc"] = 0.91234
+    run.status = "finished"
+    other = make_run("d4e5f6", {"loss": ([0, 1], [2.0, 1.5])}, name="other", params={"lr": 0.01})
+    template = "{name} [{id}] {status} lr={params.lr} {tags.stage} acc={metrics.val/acc} {val/acc}"
+    _, figure, _ = render({"line": "loss", "legend": template}, [run, other])
+    assert (
+        one(figure, run_id="a1b2c3")["name"]
+        == "base [a1b2c3] finished lr=0.1 sweep acc=0.9123 0.9123"
+    )
+    # Fields the other run lacks (tag, metric) stay empty for it; its attributes are filled.
+    assert one(figure, run_id="d4e5f6")["name"] == "other [d4e5f6]  lr=0.01  acc= "
+
+
+@pytest.mark.parametrize(
+    ("field", "hint"),
+    [
+        ("nmae", "did you mean 'name'?"),
+        ("tags.stag", "did you mean 'tags.stage'?"),
+        ("metrics.val/acx", "did you mean 'metrics.val/acc'?"),
+    ],
+)
+def test_a_legend_field_no_run_has_is_an_error_with_a_suggestion(field: str, hint: str) -> None:
+    run = make_run("a", {"loss": ([0, 1], [1.0, 0.5])}, name="base", params={"lr": 0.1})
+    run.tags["stage"] = "sweep"
+    run.summary["val/acc"] = 0.9
+    with pytest.raises(ReportError) as info:
+        render({"line": "loss", "legend": "{name} {" + field + "}"}, [run])
+    assert info.value.line == KEY_LINES["legend"]
+    assert info.value.message == f"'legend': no run of this block has {field!r}"
+    assert hint in (info.value.hint or "")
+
+
+def test_grid_with_smoothing_and_groups_keeps_one_legend_entry_and_one_colour_each() -> None:
+    runs = [
+        make_run(
+            f"r{i}",
+            {"loss": ([0, 1, 2], [3.0 - i, 2.0 - i, 1.0 - i]), "acc": ([0, 1, 2], [0.1, 0.2, 0.3])},
+            name=f"run{i}",
+            params={"lr": 0.1 if i < 2 else 0.01},
+        )
+        for i in range(3)
+    ]
+    _, figure, _ = render({"line": ["loss", "acc"], "layout": "grid", "smoothing": 0.5}, runs)
+    shown = [t["name"] for t in figure["data"] if t.get("showlegend", True)]
+    assert shown == ["run0", "run1", "run2"]
+    for run_id in ("r0", "r1", "r2"):
+        colours = {t["line"]["color"] for t in traces(figure, run_id=run_id)}
+        assert len(colours) == 1
+        groups = {t["legendgroup"] for t in traces(figure, run_id=run_id)}
+        assert len(groups) == 1  # a click on the legend entry toggles the run in both subplots
+    raw = one(figure, run_id="r1", key="acc", role="raw")
+    assert raw["yaxis"] == "y2" and raw["y"] == [0.1, 0.2, 0.3]
+    assert one(figure, run_id="r1", key="acc", role="smoothed")["y"] == pytest.approx(
+        smooth_ema(np.array([0.1, 0.2, 0.3]), 0.5).tolist()
+    )
+
+    _, grouped, _ = render(
+        {"line": ["loss", "acc"], "layout": "grid", "group_by": "params.lr"}, runs
+    )
+    means = [t for t in grouped["data"] if t["meta"]["role"] == "mean"]
+    assert [(t["meta"]["key"], t["yaxis"]) for t in means] == [
+        ("loss", "y"),
+        ("acc", "y2"),
+        ("loss", "y"),
+        ("acc", "y2"),
+    ]
+    # lr=0.01 (run2 alone) and lr=0.1 (run0, run1): the mean of loss is numpy's.
+    assert means[2]["y"] == pytest.approx(
+        np.mean([[3.0, 2.0, 1.0], [2.0, 1.0, 0.0]], axis=0).tolist()
+    )
+    shown = [t["name"] for t in grouped["data"] if t.get("showlegend", True)]
+    assert shown == ["lr=0.01 (n=1)", "lr=0.1 (n=2)"]
+    assert means[0]["line"]["color"] == means[1]["line"]["color"] != means[2]["line"]["color"]
+
+
+def test_grid_axes_share_log_and_range_options_and_overlay_has_no_subplots() -> None:
+    run = make_run("a", {"loss": ([1, 10], [1.0, 0.1]), "acc": ([1, 10], [0.2, 0.9])}, name="a")
+    _, figure, _ = render(
+        {"line": ["loss", "acc"], "layout": "grid", "log_y": True, "yrange": [0.01, 10]}, [run]
+    )
+    layout = figure["layout"]
+    for axis in ("yaxis", "yaxis2"):
+        assert layout[axis]["type"] == "log" and layout[axis]["range"] == [-2.0, 1.0]
+    # The x title only under the bottom subplot, whose ticks are the only ones labelled.
+    assert (
+        layout["xaxis"]["showticklabels"] is False and layout["xaxis2"]["title"]["text"] == "step"
+    )
+    _, overlay, _ = render({"line": ["loss", "acc"]}, [run])
+    assert "grid" not in overlay["layout"] and "yaxis2" not in overlay["layout"]
+    assert all("yaxis" not in t for t in overlay["data"])
+    # Overlaid, the keys are told apart by dash and by name.
+    assert [t["name"] for t in overlay["data"]] == ["a · loss", "a · acc"]
+    assert [t["line"]["dash"] for t in overlay["data"]] == ["solid", "dash"]
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"line": "rmse"},
+        {"line": "rmse", "smoothing": 0.6},
+        {"line": "rmse", "group_by": "params.K"},
+        {"line": ["rmse", "mae"], "layout": "grid"},
+    ],
+)
+def test_one_value_per_run_is_an_error_however_it_is_drawn(spec: dict[str, Any]) -> None:
+    # As most scikit-learn runs log: each metric once, at step 0.
+    runs = [
+        make_run(f"k{k}", {"rmse": ([0], [1.0 / k]), "mae": ([0], [0.5 / k])}, params={"K": k})
+        for k in (1, 2, 3)
+    ]
+    with pytest.raises(ReportError) as info:
+        render(spec, runs)
+    assert info.value.line == KEY_LINES["line"]
+    assert "at most one value" in info.value.message
+    assert "`bar: rmse`" in (info.value.hint or "")
+    assert "`scatter: {x: params.K, y: rmse}`" in (info.value.hint or "")
+
+
+def test_an_error_carries_the_column_of_its_option() -> None:
+    context = ctx()
+    context.key_columns = {"smoothing": 3}
+    with pytest.raises(ReportError) as info:
+        LineBlock({"line": "loss", "smoothing": 2}, context)
+    assert (info.value.line, info.value.column) == (KEY_LINES["smoothing"], 3)
+    assert str(info.value).startswith("reports/r.md:6:3: 'smoothing' must be")
+
+
+def test_a_group_by_no_run_has_warns_naming_the_columns_that_exist() -> None:
+    runs = [
+        make_run("a", {"loss": ([0, 1], [1.0, 0.5])}, params={"lr": 0.1}),
+        make_run("b", {"loss": ([0, 1], [2.0, 1.0])}, params={"lr": 0.01}),
+    ]
+    _, figure, warnings = render({"line": "loss", "group_by": "params.lrr"}, runs)
+    [warning] = warnings
+    assert warning.line == KEY_LINES["group_by"]
+    assert warning.message == "no run has a value for 'params.lrr'"
+    assert (warning.hint or "").startswith("did you mean 'params.lr'? columns these runs have:")
+    # Still drawn: one group of every run, the mean of both.
+    [mean] = [t for t in figure["data"] if t["meta"]["role"] == "mean"]
+    assert mean["y"] == [1.5, 0.75]
+
+
+def test_an_x_close_to_a_mode_suggests_the_mode() -> None:
+    run = make_run("a", {"loss": ([0, 1], [1.0, 0.5])})
+    with pytest.raises(ReportError) as info:
+        render({"line": "loss", "x": "tim"}, [run])
+    assert (info.value.hint or "").startswith("did you mean 'time'? metrics these runs logged:")
+
+
+# --- in the browser: the grid as Plotly draws it, and what hovering a point shows --------------
+
+GRID_REPORT = """\
+---
+runs:
+  sweep: {experiment: exp}
+---
+
+# Grid
+
+```labbook
+line: [val/loss, val/acc]
+runs: sweep
+layout: grid
+```
+"""
+
+
+@pytest.mark.browser
+def test_grid_in_the_browser_draws_a_subplot_per_key_one_legend_entry_per_run(
+    tmp_path: Path, open_page: Any, serve_dir: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    from tests.conftest import DRAW_TIMEOUT_MS, build_project
+
+    root = tmp_path / "book"
+    (root / "reports").mkdir(parents=True)
+    (root / "mkdocs.yml").write_text(
+        "site_name: g\ndocs_dir: reports\ntheme:\n  name: material\n"
+        "plugins:\n  - labbook:\n      sources: {local: dir:runs}\n",
+        encoding="utf-8",
+    )
+    (root / "reports" / "index.md").write_text(GRID_REPORT, encoding="utf-8")
+    logged = {
+        "aaaa0001": ("alpha", [1.0, 0.6, 0.3], [0.2, 0.5, 0.8]),
+        "bbbb0002": ("beta", [2.0, 1.2, 0.9], [0.1, 0.3, 0.4]),
+    }
+    for run_id, (name, losses, accs) in logged.items():
+        folder = root / "runs" / run_id
+        folder.mkdir(parents=True)
+        (folder / "run.json").write_text(json.dumps({"name": name, "experiment": "exp"}))
+        rows = [
+            json.dumps({"step": 5 * i, "val/loss": loss, "val/acc": acc})
+            for i, (loss, acc) in enumerate(zip(losses, accs, strict=True))
+        ]
+        (folder / "metrics.jsonl").write_text("\n".join(rows) + "\n")
+    site = build_project(root, engines=("mkdocs",))["mkdocs"]
+    visit = open_page(serve_dir(site), "/")
+    plot = visit.page.locator(".labbook-plot[data-labbook-figure]").first
+    plot.scroll_into_view_if_needed()
+    expect(plot).to_have_attribute("data-labbook-drawn", "true", timeout=DRAW_TIMEOUT_MS)
+    drawn = plot.evaluate(
+        """el => ({
+          traces: el.data.map(t => ({x: Array.from(t.x), y: Array.from(t.y), name: t.name,
+                                     xaxis: t.xaxis, yaxis: t.yaxis, color: t.line.color,
+                                     showlegend: t.showlegend, key: t.meta.key})),
+          y1: el._fullLayout.yaxis.domain, y2: el._fullLayout.yaxis2.domain,
+          titles: [el._fullLayout.yaxis.title.text, el._fullLayout.yaxis2.title.text],
+          matches: el._fullLayout.xaxis2.matches,
+        })"""
+    )
+    by = {(t["name"], t["key"]): t for t in drawn["traces"]}
+    for name, losses, accs in logged.values():
+        loss, acc = by[(name, "val/loss")], by[(name, "val/acc")]
+        assert (loss["x"], loss["y"], loss["yaxis"]) == ([0, 5, 10], losses, "y")
+        assert (acc["x"], acc["y"], acc["yaxis"]) == ([0, 5, 10], accs, "y2")
+        assert loss["color"] == acc["color"]
+    assert by[("alpha", "val/loss")]["color"] != by[("beta", "val/loss")]["color"]
+    # Two subplots one above the other, titled by key, zooming together.
+    assert drawn["titles"] == ["val/loss", "val/acc"]
+    assert drawn["y1"][0] >= drawn["y2"][1] or drawn["y2"][0] >= drawn["y1"][1]
+    assert drawn["matches"] == "x"
+    # One legend entry per run, not one per run and subplot.
+    legend = visit.page.locator(".labbook-plot .legendtext").all_text_contents()
+    assert legend == ["alpha", "beta"]
+    # Hovering beta's second val/acc point shows its run, step and value.
+    target = by[("beta", "val/acc")]
+    index = drawn["traces"].index(target)
+    subplot = target["xaxis"] + target["yaxis"]  # "x2y2"
+    plot.evaluate(
+        f"el => Plotly.Fx.hover(el, [{{curveNumber: {index}, pointNumber: 1}}], '{subplot}')"
+    )
+    hover = visit.page.locator(".hoverlayer .hovertext").first
+    expect(hover).to_be_visible()
+    text = hover.text_content() or ""
+    assert "beta" in text and "step 5" in text and "val/acc 0.3" in text, text
+    assert visit.errors == []

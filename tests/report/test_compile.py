@@ -113,9 +113,9 @@ def test_block_error_becomes_a_box_at_its_line(
     assert type(error) is kind
     assert (error.file, error.line) == (FILE, line)
     assert message in error.message
-    # Located at the option's key (column 1 in these blocks), or the fence without a key.
-    where = f"{FILE}:{line}" if error.column is None else f"{FILE}:{line}:{error.column}"
-    assert error_boxes(page) == [where]
+    # The box names the place, with the column of the option's key where there is one.
+    assert error_boxes(page) == [error.where]
+    assert error.where in (f"{FILE}:{line}", f"{FILE}:{line}:{error.column}")
     assert str(escape(message)) in page.markdown
     # The rest of the report is still there.
     assert "Before the block." in page.markdown
@@ -198,15 +198,9 @@ Closing prose.
     ]
     assert all(e.file == FILE for e in page.errors)
     # Boxes appear in page order: the front matter's first, then each part's.
-    # Block errors carry the column of the option's key; prose and front-matter ones a line.
-    assert error_boxes(page) == [
-        f"{FILE}:7",
-        f"{FILE}:15:1",
-        f"{FILE}:24:1",
-        f"{FILE}:27:14",  # the column of the expression
-        f"{FILE}:32:1",
-        f"{FILE}:37:1",
-    ]
+    # Blocks' and expressions' with the column of the key or of the `{{` that failed.
+    places = ("7", "15:1", "24:1", "27:14", "32:1", "37:1")
+    assert error_boxes(page) == [f"{FILE}:{n}" for n in places]
     for prose in ("Intro prose with 2 runs.", "Between one.", "Closing prose."):
         assert prose in page.markdown
     # A failed prose segment keeps its text, unrendered, after the box.

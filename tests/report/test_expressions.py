@@ -169,7 +169,7 @@ def test_undefined_name_names_the_line(env: Expressions) -> None:
     assert info.value.line == 14
     assert info.value.message == "expression error: 'nosuch' is undefined"
     assert info.value.hint == "names available: run sets from the front matter and run(ref)"
-    assert str(info.value).startswith("reports/r.md:14:1: expression error: 'nosuch' is undefined")
+    assert str(info.value).startswith("reports/r.md:14: expression error: 'nosuch' is undefined")
 
 
 def test_bad_mode_and_missing_key_name_the_line(env: Expressions) -> None:
@@ -190,7 +190,8 @@ def test_unknown_run_in_an_expression_names_the_line(source: MemorySource) -> No
     assert len(page.errors) == 1
     error = page.errors[0]
     assert isinstance(error, RunNotFound)
-    assert (error.file, error.line) == ("reports/r.md", 7)
+    # Line 7, column 9: where the `{{` of the failing expression opens.
+    assert (error.file, error.line, error.column) == ("reports/r.md", 7, 9)
     assert "closest: " in error.message and "aaaaaa0" in error.message
     assert 'class="admonition failure labbook-error"' in page.markdown
     assert "<code>reports/r.md:7:9</code>" in page.markdown
@@ -462,3 +463,26 @@ def test_min_of_a_misspelt_key_names_the_keys(env: Expressions) -> None:
         env.render('{{ sweep.min("val/accc") }}', 3)
     assert info.value.line == 3
     assert "val/acc" in (info.value.hint or "")
+
+
+def test_errors_in_gives_every_failing_expression_at_its_column(env: Expressions) -> None:
+    text = (
+        "Fine {{ sweep | length }}.\n"
+        'Two {{ nosuch }} and {{ sweep.mean("nope") }}.\n'
+        "{{ sweep | nofilter }}\n"
+    )
+    errors = env.errors_in(text, 20)
+    assert [(e.line, e.column) for e in errors] == [(21, 5), (21, 22), (22, 1)]
+    assert errors[0].message == "expression error: 'nosuch' is undefined"
+    assert errors[1].message.startswith("no run of run set 'sweep' has 'nope'")
+    assert errors[2].message == "expression syntax error: No filter named 'nofilter'"
+    # A structure that is wrong stops the search: blanking it would invent errors.
+    broken = "Runs:\n\n  {% for r in sweep %}\n{{ nosuch }}\n"
+    [only] = env.errors_in(broken, 1)
+    assert only.message.startswith("expression syntax error: Unexpected end of template")
+    # Where the `for` that was never closed opens, not the end of the text Jinja names.
+    assert (only.line, only.column) == (3, 3)
+    [orphan] = env.errors_in("A\n{{ sweep | length }} {% endif %}\n{{ nosuch }}\n", 1)
+    assert orphan.message.startswith("expression syntax error: Encountered unknown tag 'endif'")
+    assert (orphan.line, orphan.column) == (2, 22)
+    assert env.errors_in("All {{ sweep | length }} fine.\n", 1) == []

@@ -359,7 +359,9 @@ def test_check_reports_the_misspellings_on_the_example_runs(tmp_path: Path) -> N
     )
     code, out = _check(book)
     assert code == 1
-    assert "reports/bad.md:7:1: no run of run set 's' has 'val/los'. did you mean 'val/loss'?" in out
+    assert (
+        "reports/bad.md:7:1: no run of run set 's' has 'val/los'. did you mean 'val/loss'?" in out
+    )
     assert (
         "reports/bad.md:12:1: 'sort': 'val/acc ascending': the direction must be asc or desc" in out
     )

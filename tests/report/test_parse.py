@@ -120,6 +120,28 @@ def test_labbook_fence_yaml_and_key_lines() -> None:
     assert second.line == 27
     assert second.data == {"table": "auto", "runs": "baseline"}
     assert second.key_lines == {"table": 28, "runs": 29}
+    # The column of each key in the file: nested keys sit where they are written.
+    assert first.key_columns == {
+        "line": 1,
+        "runs": 1,
+        "smoothing": 1,
+        "highlight": 1,
+        "highlight.metrics.val/acc": 13,
+    }
+    assert second.key_columns == {"table": 1, "runs": 1}
+
+
+def test_key_columns_of_an_indented_fence_and_of_a_quote_left_open() -> None:
+    # CommonMark takes a fence's indentation (up to three spaces) off its content lines;
+    # the columns are the file's, not the stripped text's.
+    text = "# T\n\n  ```labbook\n  line: val/loss\n  x:   epoch\n  ```\n\n"
+    text += '```labbook\nline: val/acc\ntitle: "unclosed\n```\n'
+    indented, unclosed = parse_report(PATH, text).blocks
+    assert indented.key_lines == {"line": 4, "x": 5}
+    assert indented.key_columns == {"line": 3, "x": 3}
+    assert unclosed.error is not None
+    # The quote that was never closed: line 10, column 8.
+    assert (unclosed.error.line, unclosed.error.column) == (10, 8)
 
 
 def test_ordinary_code_fence_is_verbatim() -> None:
@@ -192,6 +214,8 @@ line: val/acc
     assert bad.error.line == 9
     assert bad.error.message.startswith("bad YAML: ")
     assert "mapping values are not allowed here" in bad.error.message
+    # Column 7 of "  runs: sweep", the colon PyYAML stops at.
+    assert bad.error.column == 7
     assert str(bad.error).startswith("reports/sweep.md:9:7: bad YAML")
     # The block after it still parses.
     assert good.error is None

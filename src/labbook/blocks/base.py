@@ -80,14 +80,19 @@ class BlockContext:
         self, message: str, option: str | None = None, hint: str | None = None
     ) -> ReportError:
         """Gives a ReportError located at an option's line and column."""
-        column = (
-            self.key_columns.get(option)
-            if option is not None and option in self.key_lines
-            else None
-        )
         return ReportError(
-            message, file=self.report_file, line=self.line_of(option), column=column, hint=hint
+            message,
+            file=self.report_file,
+            line=self.line_of(option),
+            column=self.column_of(option),
+            hint=hint,
         )
+
+    def column_of(self, option: str | None = None) -> int | None:
+        """Gives the report column of an option's key; None for the fence (or unknown)."""
+        if option is not None and option in self.key_lines:
+            return self.key_columns.get(option)
+        return None
 
     id_suffix: str = ""  # tells apart a block drawn inside another (the Reference's examples)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 import math
 import re
@@ -169,6 +170,7 @@ class LineBlock(Block):
                     )
                 )
         self._check_legend(runs)
+        self._check_x_metric(runs)
         # Every series the chart draws, asked of each source in one call (bulk where it can).
         load_series(runs, keys if self.x in X_MODES else [*keys, self.x])
         if self.group_by is None:
@@ -180,7 +182,7 @@ class LineBlock(Block):
                     self.ctx.error(
                         f"no run has a value for {self.group_by!r}",
                         "group_by",
-                        hint="group_by takes a column such as params.lr or tags.model",
+                        hint=missing_key_hint(self.group_by, list(runs)),
                     )
                 )
         for key in keys:
@@ -233,6 +235,7 @@ class LineBlock(Block):
                 hint="check the run set's experiment and filter, or the block's `runs`",
             )
         self._check_legend(runs)
+        self._check_x_metric(runs)
         keys = expand_keys(self.patterns, runs)
         logged = {k for r in runs for k in r.metric_keys()}
         for pattern in self.patterns:
@@ -259,7 +262,7 @@ class LineBlock(Block):
                 self.ctx.error(
                     f"no run has a value for {self.group_by!r}",
                     "group_by",
-                    hint="group_by takes a column such as params.lr or tags.model",
+                    hint=missing_key_hint(self.group_by, list(runs)),
                 )
             )
         if missing and len(missing) == len(wanted):
@@ -279,6 +282,21 @@ class LineBlock(Block):
                 "legend",
                 hint=missing_key_hint(field, list(runs)),
             )
+
+    def _check_x_metric(self, runs: RunSet) -> None:
+        """Raises for an x metric no run logged: every line would silently vanish."""
+        if self.x in X_MODES or not runs or any(self.x in r.metric_keys() for r in runs):
+            return
+        logged = sorted({k for r in runs for k in r.metric_keys()})
+        hint = known_keys_hint(self.x, logged, "metrics these runs logged")
+        if not hint.startswith("did you mean"):
+            mode = difflib.get_close_matches(self.x, X_MODES, n=1, cutoff=0.6)
+            hint = (f"did you mean {mode[0]!r}? " if mode else "") + hint
+        raise self.ctx.error(
+            f"'x': no run of this block logged the metric {self.x!r} (runs: {_names(runs)})",
+            "x",
+            hint=hint + "; x also takes step, time or relative",
+        )
 
     def _check_history(self, traces: list[dict[str, Any]], keys: list[str]) -> None:
         """Raises when every line is a single point: the runs logged one value, not a history."""
@@ -689,6 +707,8 @@ def _x_option(spec: Mapping[str, Any], ctx: BlockContext) -> str:
             hint=f"x takes step, time, relative or a metric key; to compare runs by {rest!r}, "
             f"draw one line per value with `group_by: {value.strip()}`",
         )
+    if dot and prefix in ("metrics", "metric"):
+        return rest.strip()  # the metric itself: `metrics.epoch` is `epoch`
     return value.strip()
 
 

@@ -241,8 +241,10 @@ def _build_block(
             runs = resolver.runs(block.runs_spec, run_sets)
     except LabbookError as exc:
         option = block.runs_option
-        column = fence.key_columns.get(option) if option in fence.key_lines else None
-        raise at_place(exc, display, ctx.line_of(option), column) from exc
+        located = at_place(exc, display, ctx.line_of(option))
+        if located.column is None and located.line == ctx.line_of(option):
+            located.column = ctx.column_of(option)
+        raise located from exc
     return block, runs
 
 
@@ -296,8 +298,11 @@ def compile_report(
             try:
                 rendered_text = expressions.render(segment.text, segment.line)
             except LabbookError as exc:
-                page.errors.append(exc)
-                rendered_text = "\n" + error_box(exc) + "\n\n" + segment.text
+                # Every failing expression, not only the first, each at its line and column.
+                found = expressions.errors_in(segment.text, segment.line) or [exc]
+                page.errors.extend(found)
+                boxes = "".join(error_box(e) for e in found)
+                rendered_text = "\n" + boxes + "\n\n" + segment.text
             rendered_text = link_references(rendered_text, labels)
             try:
                 if not options.math_source:

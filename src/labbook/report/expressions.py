@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 import re
@@ -237,43 +238,147 @@ class Expressions:
         try:
             return printed.place(self.env.from_string(text).render())
         except jinja2.TemplateSyntaxError as exc:
-            line = first_line + (exc.lineno or 1) - 1
             raise ReportError(
-                f"expression syntax error: {exc.message}",
+                f"expression syntax error: {(exc.message or '').rstrip('.')}",
                 file=self.path,
-                line=line,
-                column=_expression_column(text, line - first_line),
+                line=first_line + (exc.lineno or 1) - 1,
+                hint=self._syntax_hint(exc.message or ""),
             ) from exc
         except LabbookError as exc:
-            line = _error_line(exc, first_line)
-            column = _expression_column(text, line - first_line)
-            raise at_place(exc, self.path, line, column) from exc
+            raise at_place(exc, self.path, _error_line(exc, first_line)) from exc
         except jinja2.UndefinedError as exc:
-            line = _error_line(exc, first_line)
             raise ReportError(
                 f"expression error: {exc.message}",
                 file=self.path,
-                line=line,
-                column=_expression_column(text, line - first_line),
-                hint="names available: run sets from the front matter and run(ref)",
+                line=_error_line(exc, first_line),
+                hint=self._undefined_hint(exc.message or ""),
             ) from exc
         except Exception as exc:  # any failure in an author's expression is a report error
-            line = _error_line(exc, first_line)
             raise ReportError(
                 f"expression error: {type(exc).__name__}: {exc}",
                 file=self.path,
-                line=line,
-                column=_expression_column(text, line - first_line),
+                line=_error_line(exc, first_line),
             ) from exc
 
+    def _syntax_hint(self, message: str) -> str | None:
+        found = re.match(r"No (filter|test) named '([^']*)'", message)
+        if found is None:
+            return None
+        kind, name = found.groups()
+        names = sorted(self.env.filters if kind == "filter" else self.env.tests)
+        near = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+        mean = f"did you mean {near[0]!r}? " if near else ""
+        if kind == "filter":
+            return f"{mean}labbook's filters: fmt, pct, duration, link; Jinja's own work too"
+        return f"{mean}tests: " + ", ".join(names)
 
-def _expression_column(text: str, index: int) -> int | None:
-    """Gives the 1-based column of the first expression on the text's index-th line."""
-    lines = text.split("\n")
-    if not 0 <= index < len(lines):
+    def _undefined_hint(self, message: str) -> str:
+        general = "names available: run sets from the front matter and run(ref)"
+        missing_key = re.match(r"'dict object' has no attribute '([^']*)'", message)
+        if missing_key is not None:
+            near = difflib.get_close_matches(missing_key.group(1), self._run_keys(), n=1)
+            mean = f"did you mean {near[0]!r}? " if near else ""
+            return (
+                f"{mean}a run's params, tags and summary hold the keys it logged"
+                " (`labbook show REF` lists them)"
+            )
+        found = re.match(r"'([^']*)' is undefined", message)
+        sets = sorted(k for k, v in self.env.globals.items() if isinstance(v, RunSet))
+        if found is None or not sets:
+            return general
+        near = difflib.get_close_matches(found.group(1), sets, n=1, cutoff=0.6)
+        if not near:
+            return general
+        return f"did you mean {near[0]!r}? run sets of this report: {', '.join(sets)}; and run(ref)"
+
+    def _run_keys(self) -> list[str]:
+        """Gives every param, tag and summary key of the report's runs."""
+        keys: set[str] = set()
+        for value in self.env.globals.values():
+            if not isinstance(value, RunSet):
+                continue
+            try:
+                runs = list(value)
+            except LabbookError:  # a set that could not be resolved says so itself
+                continue
+            for run in runs:
+                keys.update(run.params, run.tags, run.summary)
+        return sorted(keys)
+
+    def errors_in(self, text: str, first_line: int, limit: int = 50) -> list[LabbookError]:
+        """Gives every failing expression of the prose, each at its line and column.
+
+        Jinja stops at the first error, so a report with three misspelt keys would need
+        three runs of `labbook check`. After an expression fails, the `{{ … }}` that failed
+        is blanked out (lines and columns kept) and the prose rendered again. An error in
+        a `{% … %}` tag ends the search: blanking part of a structure (an `if` without its
+        `endif`) would invent errors that are not there.
+        """
+        errors: list[LabbookError] = []
+        for _ in range(limit):
+            try:
+                self.render(text, first_line)
+                break
+            except LabbookError as exc:
+                unclosed = _UNCLOSED.search(exc.message)
+                opened = _opening_tag(text, unclosed.group(1)) if unclosed else None
+                if opened is not None:
+                    # Jinja names the end of the text; the mistake is the tag never closed.
+                    exc.line = first_line + text.count("\n", 0, opened)
+                    exc.column = _column(text, opened)
+                    errors.append(exc)
+                    break
+                tag = _failing_tag(text, (exc.line or first_line) - first_line, exc.message)
+                if tag is not None and exc.column is None and exc.line is not None:
+                    exc.column = _column(text, tag[0])
+                errors.append(exc)
+                structural = unclosed is not None or "unknown tag" in exc.message
+                if structural or tag is None or not text.startswith("{{", tag[0]):
+                    break
+                start, end = tag
+                blank = "".join(ch if ch == "\n" else " " for ch in text[start:end])
+                text = text[:start] + blank + text[end:]
+        return sorted(errors, key=lambda e: (e.line or 0, e.column or 0))
+
+
+_TAG = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.S)
+_UNCLOSED = re.compile(r"The innermost block that needs to be closed is '(\w+)'")
+
+
+def _opening_tag(text: str, name: str) -> int | None:
+    """Gives the offset of the last `{% name …` tag, the one Jinja found never closed."""
+    found = list(re.finditer(r"\{%[-+]?\s*" + re.escape(name) + r"\b", text))
+    return found[-1].start() if found else None
+
+
+def _failing_tag(text: str, line: int, message: str) -> tuple[int, int] | None:
+    """Gives the span of the tag on a template line (0-based) that most likely failed.
+
+    Jinja gives the line only; of several tags there, the one holding the name the
+    message quotes ('rsme', 'nosuch') is taken, else the first.
+    """
+    starts = [0] + [i + 1 for i, ch in enumerate(text) if ch == "\n"]
+    if not 0 <= line < len(starts):
         return None
-    found = [c for c in (lines[index].find("{{"), lines[index].find("{%")) if c >= 0]
-    return min(found) + 1 if found else None
+    line_start = starts[line]
+    line_end = starts[line + 1] if line + 1 < len(starts) else len(text)
+    tags = [
+        (m.start(), m.end())
+        for m in _TAG.finditer(text)
+        if m.start() < line_end and m.end() > line_start
+    ]
+    if not tags:
+        return None
+    quoted = re.findall(r"'([^']+)'", message)
+    for start, end in tags:
+        if any(name in text[start:end] for name in quoted):
+            return start, end
+    return tags[0]
+
+
+def _column(text: str, offset: int) -> int:
+    """Gives the 1-based column of a text offset."""
+    return offset - (text.rfind("\n", 0, offset) + 1) + 1
 
 
 def _error_line(exc: BaseException, first_line: int) -> int:

@@ -44,7 +44,8 @@ class BlockFence:
     line: int  # 1-based line of the opening fence
     data: Any = None
     key_lines: dict[str, int] = field(default_factory=dict)
-    key_columns: dict[str, int] = field(default_factory=dict)  # 1-based column of each key
+    # Option name -> 1-based column of the key in the report file (where an editor points).
+    key_columns: dict[str, int] = field(default_factory=dict)
     error: ReportError | None = None
 
 
@@ -67,33 +68,29 @@ class ParsedReport:
         return [s for s in self.segments if isinstance(s, BlockFence)]
 
 
-def _key_lines(node: yaml.Node, first_line: int, prefix: str = "") -> dict[str, int]:
-    """Gives dotted key -> file line for every mapping key in a composed YAML node."""
-    out: dict[str, int] = {}
+def _key_places(
+    node: yaml.Node, first_line: int, first_column: int, prefix: str = ""
+) -> dict[str, tuple[int, int]]:
+    """Gives dotted key -> (file line, 1-based file column) for every mapping key of a node.
+
+    `first_column` is the file column of the YAML text's column 0 (a fence indented by
+    up to three spaces has its content unindented by as many).
+    """
+    out: dict[str, tuple[int, int]] = {}
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
                 continue
             dotted = f"{prefix}{key_node.value}"
-            out[dotted] = first_line + key_node.start_mark.line
-            out.update(_key_lines(value_node, first_line, dotted + "."))
+            mark = key_node.start_mark
+            out[dotted] = (first_line + mark.line, first_column + mark.column)
+            out.update(_key_places(value_node, first_line, first_column, dotted + "."))
     return out
 
 
-def _key_columns(node: yaml.Node, prefix: str = "") -> dict[str, int]:
-    """Gives dotted key -> 1-based column of the key, for every mapping key in the node."""
-    out: dict[str, int] = {}
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            if not isinstance(key_node, yaml.ScalarNode):
-                continue
-            dotted = f"{prefix}{key_node.value}"
-            out[dotted] = key_node.start_mark.column + 1
-            out.update(_key_columns(value_node, dotted + "."))
-    return out
-
-
-def yaml_error(exc: Exception, text: str, first_line: int, path: Path) -> ReportError:
+def yaml_error(
+    exc: Exception, text: str, first_line: int, path: Path, first_column: int = 1
+) -> ReportError:
     """Gives a YAML syntax error as a ReportError at the line where the mistake starts.
 
     PyYAML marks where it noticed the problem; for an unclosed quote or bracket that is
@@ -112,27 +109,27 @@ def yaml_error(exc: Exception, text: str, first_line: int, path: Path) -> Report
     ):
         mark = context_mark
     line = first_line + mark.line if mark is not None else first_line
+    column = first_column + mark.column if mark is not None else first_column
     message = (
         f"bad YAML: {context}: {problem}"
         if context and mark is context_mark
         else (f"bad YAML: {problem}")
     )
-    column = mark.column + 1 if mark is not None else None
     return ReportError(message, file=path, line=line, column=column)
 
 
 def load_yaml_with_lines(text: str, first_line: int, path: Path) -> tuple[Any, dict[str, int]]:
     """Gives YAML data and its keys' file lines; a syntax error is a ReportError at its line."""
-    data, lines, _ = load_yaml_with_positions(text, first_line, path)
-    return data, lines
+    data, places = load_yaml_with_places(text, first_line, path)
+    return data, {key: line for key, (line, _) in places.items()}
 
 
-def load_yaml_with_positions(
-    text: str, first_line: int, path: Path
-) -> tuple[Any, dict[str, int], dict[str, int]]:
-    """Gives YAML data, its keys' file lines and their columns; a syntax error raises."""
+def load_yaml_with_places(
+    text: str, first_line: int, path: Path, first_column: int = 1
+) -> tuple[Any, dict[str, tuple[int, int]]]:
+    """Gives YAML data and its keys' file (line, column); a syntax error is a ReportError there."""
     try:
-        # One parse: the node graph gives the lines, and the data is built from it.
+        # One parse: the node graph gives the places, and the data is built from it.
         loader = BoundedLoader(text)
         try:
             node = loader.get_single_node()
@@ -140,10 +137,9 @@ def load_yaml_with_positions(
         finally:
             loader.dispose()
     except (yaml.YAMLError, ValueError) as exc:
-        raise yaml_error(exc, text, first_line, path) from exc
-    lines = _key_lines(node, first_line) if node is not None else {}
-    columns = _key_columns(node) if node is not None else {}
-    return data, lines, columns
+        raise yaml_error(exc, text, first_line, path, first_column) from exc
+    places = _key_places(node, first_line, first_column) if node is not None else {}
+    return data, places
 
 
 def parse_report(path: Path, text: str) -> ParsedReport:
@@ -203,10 +199,14 @@ def parse_report(path: Path, text: str) -> ParsedReport:
         info = token.info.strip().split(maxsplit=1)
         if info and info[0] == "labbook":
             fence = BlockFence(token.content, body_line + start)
+            # markdown-it takes a fence's indentation (up to 3 spaces) off its content lines.
+            indent = len(lines[start]) - len(lines[start].lstrip(" "))
             try:
-                fence.data, fence.key_lines, fence.key_columns = load_yaml_with_positions(
-                    token.content, fence.line + 1, path
+                fence.data, places = load_yaml_with_places(
+                    token.content, fence.line + 1, path, first_column=1 + indent
                 )
+                fence.key_lines = {key: line for key, (line, _) in places.items()}
+                fence.key_columns = {key: column for key, (_, column) in places.items()}
             except ReportError as exc:
                 fence.error = exc
             segments.append(fence)

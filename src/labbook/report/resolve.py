@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -295,11 +296,35 @@ class Resolver:
                 found = named.get(part)
                 if isinstance(found, UnresolvedRunSet):
                     raise found.problem()
-                result = result + (found if found is not None else RunSet([self.run(part)]))
+                if found is None:
+                    try:
+                        found = RunSet([self.run(part)])
+                    except RunNotFound as exc:
+                        raise _not_a_set(exc, part, named) from None
+                result = result + found
             return result
         raise ReportError(
             "'runs' must be a run set name, a list of run references, `a + b`, or a query mapping"
         )
+
+
+def _not_a_set(exc: RunNotFound, name: str, named: Mapping[str, RunSet]) -> RunNotFound:
+    """Gives a run reference that is no run, said as a misspelt run set when it reads as one."""
+    if not named:
+        return exc
+    sets = ", ".join(named)
+    near = difflib.get_close_matches(name, list(named), n=1, cutoff=0.6)
+    if near:
+        error = RunNotFound(
+            f"unknown run set {name!r} (did you mean {near[0]!r}?)",
+            hint=f"run sets of this report: {sets}; a run is named by ID, prefix or SOURCE:ID",
+        )
+        if exc.cause is not None:
+            error.because(exc.cause)
+        return error
+    listed = f"run sets of this report: {sets}"
+    exc.hint = f"{exc.hint}; {listed}" if exc.hint else listed
+    return exc
 
 
 def filter_warnings(

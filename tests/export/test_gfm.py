@@ -64,7 +64,8 @@ def test_the_example_report_exports_with_tables_images_and_captions(tmp_path: Pa
     assert ["r18-lr0.1-s2", "finished", "0.1", "2", "0.8158"] == cells[1][:5]
     # Each chart an SVG (and a PNG) file beside the Markdown, with its caption under it.
     images = re.findall(r'<img src="([^"]+)" alt="([^"]*)"', html)
-    assert [src for src, _ in images] == ["lr-sweep-fig-1.svg", "lr-sweep-fig-2.svg"]
+    charts = (root / "reports" / "lr-sweep.md").read_text().count("```labbook") - 1  # a table
+    assert [src for src, _ in images] == [f"lr-sweep-fig-{i}.svg" for i in range(1, charts + 1)]
     for src, alt in images:
         assert (out / src).read_bytes().lstrip().startswith(b"<svg") and alt
         assert (out / src).with_suffix(".png").read_bytes().startswith(b"\x89PNG")

@@ -8,9 +8,18 @@ from typing import Any
 from ..errors import LabbookError
 from ..escaping import plotly_text
 from ..model import RunSet, sort_key
-from .base import CHART, Block, BlockContext, Option, RenderedBlock, human_label, opt_int
+from .base import (
+    CHART,
+    Block,
+    BlockContext,
+    Option,
+    RenderedBlock,
+    display_value,
+    human_label,
+    opt_int,
+)
 from .columns import canonical_column, check_column, column_option, run_values
-from .plot import category, is_numeric, layout, numbers
+from .plot import is_numeric, layout, numbers
 
 
 class ParallelBlock(Block):
@@ -101,12 +110,16 @@ class ParallelBlock(Block):
         label = plotly_text(human_label(column))
         if is_numeric(values):
             return {"label": label, "values": numbers(values)}
-        # Text (or mixed) values: each distinct value gets a tick, in a stable order.
-        distinct = sorted({category(v): v for v in values}.items(), key=lambda kv: sort_key(kv[1]))
+        # Text (or mixed) values: each distinct value gets a tick, in a stable order. Parcoords
+        # draws tick labels as plain text (not markup, unlike titles), so they are not
+        # escaped: `<i>` would show as `&lt;i&gt;`, and cannot become an element either.
+        distinct = sorted(
+            {display_value(v): v for v in values}.items(), key=lambda kv: sort_key(kv[1])
+        )
         index = {text: i for i, (text, _) in enumerate(distinct)}
         return {
             "label": label,
-            "values": [index[category(v)] for v in values],
+            "values": [index[display_value(v)] for v in values],
             "tickvals": list(range(len(distinct))),
             "ticktext": [text for text, _ in distinct],
             "range": [-0.5, len(distinct) - 0.5] if len(distinct) == 1 else [0, len(distinct) - 1],

@@ -62,8 +62,12 @@ def test_images_are_copied_by_content_and_labelled_by_run(tmp_path: Path) -> Non
     srcs = re.findall(r'<img src="([^"]+)"', html)
     assert sorted(Path(s).name for s in srcs) == sorted(names)
     assert all(s.startswith("../assets/labbook/files/") for s in srcs)  # from the page's folder
-    # The SVG is an <img>: its script is never part of the page.
+    # The SVG is an <img>: its script is never part of the page, and it is not linked (opened
+    # as a document on the site's origin, its script would run); the PNG is.
     assert "alert(1)" not in html and "<svg" not in html
+    links = re.findall(r'<a class="labbook-zoom" href="([^"]+)"', html)
+    assert [Path(h).suffix for h in links] == [".png"]
+    assert 'loading="lazy"' not in html  # a printed page holds every image
     assert re.findall(r'<span class="labbook-media-run">([^<]*)</span>', html) == ["run-0", "run-0"]
     assert "grid-template-columns: repeat(2, minmax(0, 1fr))" in html
 

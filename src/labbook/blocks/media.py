@@ -99,6 +99,7 @@ class MediaBlock(Block):
                     "run": run.name or run.id,
                     "href": safe_link(self.ctx.run_link(run)),
                     "path": path,
+                    "svg": _suffix(path) == ".svg",
                 }
             )
         if not items:

@@ -105,3 +105,28 @@ def test_an_unknown_kind_is_an_error_naming_the_kinds() -> None:
     with pytest.raises(ReportError, match="'reference' must name a block kind, not 'lin'") as info:
         ReferenceBlock({"reference": "lin"}, ctx)
     assert info.value.line == 4 and "line" in (info.value.hint or "")
+
+
+def test_a_projects_theme_overrides_a_block_template(tmp_path: Path) -> None:
+    import json
+
+    (tmp_path / "runs" / "r1").mkdir(parents=True)
+    (tmp_path / "runs" / "r1" / "run.json").write_text(
+        json.dumps({"name": "a", "summary": {"acc": 0.5}})
+    )
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "reports" / "r.md").write_text("# R\n\n```labbook\ntable: [name, acc]\n```\n")
+    (tmp_path / "mkdocs.yml").write_text(
+        "site_name: t\ndocs_dir: reports\nplugins:\n  - labbook:\n      sources:\n        local: runs\n"
+    )
+    (tmp_path / "themes" / "blocks").mkdir(parents=True)
+    (tmp_path / "themes" / "blocks" / "block.html").write_text(
+        '<section class="team-block" id="{{ element_id }}">{% block body %}{{ body }}{% endblock %}'
+        "</section>"
+    )
+    project = Project.load(tmp_path / "mkdocs.yml")
+    page = ProjectCompiler(project).compile_file(tmp_path / "reports" / "r.md")
+    assert page.errors == []
+    # The team's frame, with labbook's table inside it (table.html extends block.html).
+    assert '<section class="team-block" id="labbook-block-0">' in page.markdown
+    assert '<table class="labbook-table"' in page.markdown

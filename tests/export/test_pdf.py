@@ -227,3 +227,46 @@ def test_pdf_all_writes_one_pdf_per_report(tmp_path: Path) -> None:
         "notes.pdf",
     ]
     assert "Other" in pdf_pages_text(tmp_path / "out" / "more" / "other.pdf")[0]
+
+
+def test_every_block_kind_of_the_example_is_in_its_pdfs(tmp_path: Path) -> None:
+    chromium_or_skip()
+    from pypdf import PdfReader
+
+    root = copy_example(tmp_path / "book")
+    out = tmp_path / "pdf"
+    assert main(["pdf", "-f", str(root / "mkdocs.yml"), "--all", "-d", str(out)]) == 0
+    sweep = "\n".join(pdf_pages_text(out / "lr-sweep.pdf"))
+    for caption in (
+        "Mean over seeds, ±1 std",  # line
+        "Mean final validation accuracy per learning rate",  # bar
+        "against its learning rate",  # scatter
+        "from its learning rate and seed",  # parallel
+        "Importance of each parameter",  # importance
+        "across the sweep's runs",  # histogram
+    ):
+        assert caption in sweep, caption
+    assert "r18-lr0.1-s2" in sweep and "duration" in sweep  # the table
+    variants = out / "variants.pdf"
+    text = "\n".join(pdf_pages_text(variants))
+    assert (
+        "vit-tiny-s0" in text and "convnext-tiny-s0" in text and "augment.mixup" in text
+    )  # compare
+    assert "plots/confusion.png" in text  # media captions
+    # The four confusion matrices are embedded as images (WeasyPrint shares one resource
+    # dictionary between pages, so each page lists them all); the charts stay vector.
+    names = {image.name for page in PdfReader(variants).pages for image in page.images}
+    assert len(names) == 4
+
+
+def test_a_projects_print_stylesheet_replaces_labbooks(tmp_path: Path) -> None:
+    chromium_or_skip()
+    root = make_project(tmp_path / "book", {"notes.md": NOTES})
+    (root / "themes" / "print").mkdir(parents=True)
+    (root / "themes" / "print" / "report.css").write_text(
+        "@page { size: A5; @bottom-center { content: 'Team confidential'; } }", encoding="utf-8"
+    )
+    out = tmp_path / "notes.pdf"
+    assert main(["pdf", "-f", str(root / "mkdocs.yml"), "reports/notes.md", "-o", str(out)]) == 0
+    assert pdf_info(out)["Page size"].startswith("419.528 x 595.276 pts")  # A5
+    assert all("Team confidential" in page for page in pdf_pages_text(out))

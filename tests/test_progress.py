@@ -81,7 +81,7 @@ def test_progress_bars_on_a_terminal(book: Path) -> None:
     shown = run_on_terminal(book, "build")
     plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", shown)
     # Rich draws the steps with counts: five reports compiled, runs read per source.
-    assert re.search(r"compiling reports.*5/5", plain), plain[-2000:]
+    assert re.search(r"compiling reports.*6/6", plain), plain[-2000:]
     assert "runs from local" in plain
     assert "reading series" in plain
 

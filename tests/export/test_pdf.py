@@ -82,8 +82,12 @@ def test_charts_are_vector_paths_not_images(example_pdf: Path) -> None:
     from pypdf import PdfReader
 
     reader = PdfReader(example_pdf)
-    images = sum(len(page.images) for page in reader.pages)
-    assert images == 0, "a chart was embedded as a raster image"
+    # Only parallel coordinates come as pictures: Plotly draws them with WebGL, which an
+    # SVG export holds as raster layers (at twice the 720 px chart width). WeasyPrint lists
+    # a document's images on every page, so they are counted by name.
+    images = {image.name: image.image.size for page in reader.pages for image in page.images}
+    assert 0 < len(images) <= 3, images
+    assert all(size == (1440, 800) for size in images.values()), images
     chart_page = next(p for p in reader.pages if "val/loss" in (p.extract_text() or ""))
     content = chart_page.get_contents()
     assert content is not None

@@ -75,4 +75,4 @@ def test_a_printed_chart_is_drawn_not_blank(
     [png] = tmp_path.glob("p*.png")
     pixels = np.asarray(Image.open(png).convert("RGB"), dtype=np.int32).reshape(-1, 3)
     coloured = (pixels.max(axis=1) - pixels.min(axis=1) > 60).mean()
-    assert coloured > 0.003, f"the first page has almost no chart ink ({coloured:.3%})"
+    assert coloured > 0.002, f"the first page has almost no chart ink ({coloured:.3%})"

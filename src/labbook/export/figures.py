@@ -16,6 +16,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -147,7 +148,10 @@ class FigureExporter:
             return out
 
         try:
-            return asyncio.run(run())
+            # A thread of its own: the caller may be inside a running event loop (a
+            # notebook, or Playwright's sync API), where asyncio.run refuses to start.
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="labbook-kaleido") as pool:
+                return pool.submit(asyncio.run, run()).result()
         except ExportError:
             raise
         except Exception as exc:  # Kaleido and choreographer raise many kinds

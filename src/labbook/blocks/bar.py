@@ -12,7 +12,7 @@ from ..charts import color_for
 from ..errors import LabbookError
 from ..escaping import plotly_text
 from ..goals import goal_of
-from ..model import RunSet, sort_key
+from ..model import RunSet
 from .base import (
     CHART,
     Block,
@@ -23,8 +23,15 @@ from .base import (
     opt_bool,
     opt_int,
 )
-from .columns import canonical_column, check_column, column_option, run_values
-from .plot import axis, category, hover_text, is_numeric, layout, numbers
+from .columns import (
+    canonical_column,
+    check_column,
+    column_option,
+    grouped,
+    metric_keys_of,
+    numeric_values,
+)
+from .plot import axis, hover_text, layout
 
 SORTS = ("goal", "asc", "desc", "none")
 
@@ -77,19 +84,17 @@ class BarBlock(Block):
         self.height = opt_int(spec, "height", ctx, default=400, minimum=50)
 
     def metric_keys(self) -> list[str]:
-        keys = [self.value, self.group_by]
-        return [k.removeprefix("metrics.") for k in keys if k and k.startswith("metrics.")]
+        return metric_keys_of(self.value, self.group_by)
 
     def render(self, runs: RunSet) -> RenderedBlock:
         warnings: list[LabbookError] = []
-        raw = run_values(runs, self.value, self.ctx, "bar")
-        if not is_numeric(raw):
-            raise self.ctx.error(
-                f"'bar': {human_label(self.value)!r} is not a number for every run",
-                "bar",
-                hint="a bar chart shows numbers; for text values use a table or `histogram`",
-            )
-        values = numbers(raw)
+        values = numeric_values(
+            runs,
+            self.value,
+            self.ctx,
+            "bar",
+            hint="a bar chart shows numbers; for text values use a table or `histogram`",
+        )
         run_list = list(runs)
         missing = [r for r, v in zip(run_list, values, strict=True) if v is None]
         if len(missing) == len(run_list):
@@ -127,19 +132,13 @@ class BarBlock(Block):
                 f"{plotly_text(human_label(self.value))} %{{customdata[1]}}<extra></extra>"
             )
         else:
-            groups_raw = run_values(runs, self.group_by, self.ctx, "group_by")
-            groups: dict[tuple[Any, ...], tuple[Any, list[float]]] = {}
-            for group, v in zip(groups_raw, values, strict=True):
-                if v is not None:
-                    groups.setdefault(sort_key(group), (group, []))[1].append(v)
             bars = []
-            for index, (_, (group, members)) in enumerate(sorted(groups.items())):
+            for index, (label, members) in enumerate(
+                grouped(runs, self.group_by, values, self.ctx)
+            ):
                 array = np.asarray(members, dtype=np.float64)
                 mean = float(array.mean())
                 sem = float(array.std(ddof=1) / math.sqrt(len(array))) if len(array) > 1 else None
-                label = (
-                    f"{human_label(self.group_by)}={'(none)' if group is None else category(group)}"
-                )
                 bars.append((label, mean, sem, len(array), color_for(index), None))
             hover = (
                 "<b>%{customdata[0]}</b><br>"

@@ -170,13 +170,20 @@ class Block(ABC):
         """Gives the metric keys (or globs) this block reads, for `labbook check`."""
         return []
 
+    checking: bool = False  # True while `check` renders: blocks drawn inside check, not draw
+
     def check(self, runs: RunSet) -> RenderedBlock:
         """Gives what `labbook check` needs: the block's errors and warnings, as render would.
 
-        By default the block renders. A kind that draws histories overrides this to check
-        its keys against the runs' metric keys and summaries without reading any series.
+        By default the block renders, with `checking` set so that a block drawn inside it
+        is checked instead. A kind that draws histories overrides this to check its keys
+        against the runs' metric keys and summaries without reading any series.
         """
-        return self.render(runs)
+        self.checking = True
+        try:
+            return self.render(runs)
+        finally:
+            self.checking = False
 
     # --- The HTML every kind wraps its body in, from the templates in templates/blocks/. ---
 

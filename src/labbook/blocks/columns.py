@@ -91,6 +91,53 @@ def run_values(runs: RunSet, column: str, ctx: BlockContext, option: str) -> lis
     return values
 
 
+def numeric_values(
+    runs: RunSet, column: str, ctx: BlockContext, option: str, hint: str
+) -> list[float | None]:
+    """Gives each run's value of a column as a finite number (None where it has none).
+
+    A column no run has, or one holding text, is an error at `option`.
+    """
+    from .base import human_label
+    from .plot import is_numeric, numbers
+
+    raw = run_values(runs, column, ctx, option)
+    if not is_numeric(raw):
+        raise ctx.error(
+            f"{option!r}: {human_label(column)!r} is not a number for every run", option, hint=hint
+        )
+    return numbers(raw)
+
+
+def grouped(
+    runs: RunSet, column: str, values: list[float | None], ctx: BlockContext
+) -> list[tuple[str, list[float]]]:
+    """Gives ("column=value", the values of its runs) per value of `column`, in value order.
+
+    Runs without a value of their own are left out; runs without the group column form
+    a "(none)" group. A group column no run has is an error at `group_by`.
+    """
+    from ..model import sort_key
+    from .base import human_label
+    from .plot import category
+
+    by = run_values(runs, column, ctx, "group_by")
+    found: dict[tuple[Any, ...], tuple[Any, list[float]]] = {}
+    for group, value in zip(by, values, strict=True):
+        if value is not None:
+            found.setdefault(sort_key(group), (group, []))[1].append(value)
+    name = human_label(column)
+    return [
+        (f"{name}={'(none)' if group is None else category(group)}", members)
+        for _, (group, members) in sorted(found.items())
+    ]
+
+
+def metric_keys_of(*columns: str | None) -> list[str]:
+    """Gives the summary metrics among columns (`metrics.K` -> K), for `labbook check`."""
+    return [c.removeprefix("metrics.") for c in columns if c and c.startswith("metrics.")]
+
+
 def runs_without(runs: RunSet, values: list[Any]) -> list[Run]:
     """Gives the runs whose value is missing."""
     return [r for r, v in zip(runs, values, strict=True) if v is None]

@@ -76,14 +76,6 @@ class CompareBlock(Block):
     def metric_keys(self) -> list[str]:
         return list(self.metrics or [])
 
-    def check(self, runs: RunSet) -> RenderedBlock:
-        """Gives the block's problems without reading histories (its chart checks its keys)."""
-        self._checking = True
-        try:
-            return self.render(runs)
-        finally:
-            self._checking = False
-
     def render(self, runs: RunSet) -> RenderedBlock:
         warnings: list[LabbookError] = []
         run_list = list(runs)
@@ -170,7 +162,7 @@ class CompareBlock(Block):
             self.ctx, id_suffix="-chart", key_lines={"line": self.ctx.line_of("metrics")}
         )
         chart = line_cls({"line": keys, "height": self.height}, inner)
-        drawn = chart.check(runs) if getattr(self, "_checking", False) else chart.render(runs)
+        drawn = chart.check(runs) if self.checking else chart.render(runs)
         warnings.extend(drawn.warnings)
         return drawn.html, drawn.figure
 

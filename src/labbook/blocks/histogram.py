@@ -15,10 +15,17 @@ import numpy as np
 from ..charts import color_for
 from ..errors import LabbookError
 from ..escaping import plotly_text
-from ..model import RunSet, sort_key
+from ..model import RunSet
 from .base import CHART, Block, BlockContext, Option, RenderedBlock, human_label, opt_int
-from .columns import canonical_column, check_column, column_option, run_values
-from .plot import axis, category, is_numeric, layout, numbers
+from .columns import (
+    canonical_column,
+    check_column,
+    column_option,
+    grouped,
+    metric_keys_of,
+    numeric_values,
+)
+from .plot import axis, layout
 
 GROUP_OPACITY = 0.55
 
@@ -55,19 +62,17 @@ class HistogramBlock(Block):
         self.height = opt_int(spec, "height", ctx, default=400, minimum=50)
 
     def metric_keys(self) -> list[str]:
-        keys = [self.value, self.group_by]
-        return [k.removeprefix("metrics.") for k in keys if k and k.startswith("metrics.")]
+        return metric_keys_of(self.value, self.group_by)
 
     def render(self, runs: RunSet) -> RenderedBlock:
         warnings: list[LabbookError] = []
-        raw = run_values(runs, self.value, self.ctx, "histogram")
-        if not is_numeric(raw):
-            raise self.ctx.error(
-                f"'histogram': {human_label(self.value)!r} is not a number for every run",
-                "histogram",
-                hint="a histogram counts numbers; for text values use `bar` over a group or a table",
-            )
-        values = numbers(raw)
+        values = numeric_values(
+            runs,
+            self.value,
+            self.ctx,
+            "histogram",
+            hint="a histogram counts numbers; for text values use `bar` over a group or a table",
+        )
         present = np.asarray([v for v in values if v is not None], dtype=np.float64)
         if not len(present):
             raise self.ctx.error(
@@ -86,16 +91,8 @@ class HistogramBlock(Block):
         if self.group_by is None:
             groups.append(("runs", present))
         else:
-            by = run_values(runs, self.group_by, self.ctx, "group_by")
-            found: dict[tuple[Any, ...], tuple[Any, list[float]]] = {}
-            for group, v in zip(by, values, strict=True):
-                if v is not None:
-                    found.setdefault(sort_key(group), (group, []))[1].append(v)
-            for _, (group, grouped) in sorted(found.items()):
-                label = (
-                    f"{human_label(self.group_by)}={'(none)' if group is None else category(group)}"
-                )
-                groups.append((label, np.asarray(grouped, dtype=np.float64)))
+            for label, members in grouped(runs, self.group_by, values, self.ctx):
+                groups.append((label, np.asarray(members, dtype=np.float64)))
         centers = ((edges[:-1] + edges[1:]) / 2).tolist()
         widths = np.diff(edges).tolist()
         traces = []

@@ -18,7 +18,7 @@ from .base import (
     human_label,
     opt_int,
 )
-from .columns import canonical_column, check_column, column_option, run_values
+from .columns import canonical_column, check_column, column_option, metric_keys_of, run_values
 from .plot import is_numeric, layout, numbers
 
 
@@ -53,8 +53,7 @@ class ParallelBlock(Block):
         self.height = opt_int(spec, "height", ctx, default=400, minimum=50)
 
     def metric_keys(self) -> list[str]:
-        keys = [*self.columns, self.color]
-        return [k.removeprefix("metrics.") for k in keys if k.startswith("metrics.")]
+        return metric_keys_of(*self.columns, self.color)
 
     def render(self, runs: RunSet) -> RenderedBlock:
         warnings: list[LabbookError] = []

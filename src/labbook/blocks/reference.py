@@ -44,14 +44,6 @@ class ReferenceBlock(Block):
         self.documented = load_block(kind)
         self.show_example = opt_bool(spec, "example", ctx, default=True)
 
-    def check(self, runs: RunSet) -> RenderedBlock:
-        """Gives the example's problems as `labbook check` finds them (no histories read)."""
-        self._checking = True
-        try:
-            return self.render(runs)
-        finally:
-            self._checking = False
-
     def render(self, runs: RunSet) -> RenderedBlock:
         """Gives the options table, the example's YAML and the example drawn."""
         cls = self.documented
@@ -73,9 +65,7 @@ class ReferenceBlock(Block):
             example = cls(spec, inner_ctx)
             if example.runs_spec is not None and self.ctx.resolve_runs is not None:
                 runs = self.ctx.resolve_runs(example.runs_spec)  # a kind naming its own runs
-            drawn = (
-                example.check(runs) if getattr(self, "_checking", False) else example.render(runs)
-            )
+            drawn = example.check(runs) if self.checking else example.render(runs)
             example_html, figure, warnings = drawn.html, drawn.figure, drawn.warnings
         options = [
             {

@@ -20,7 +20,7 @@ from .base import (
     opt_bool,
     opt_int,
 )
-from .columns import canonical_column, check_column, column_option, run_values
+from .columns import canonical_column, check_column, column_option, metric_keys_of, run_values
 from .plot import axis, category, hover_text, is_numeric, layout, numbers
 
 WEBGL_ABOVE = 1000  # runs: more points than this draw with WebGL (scattergl) to stay fluid
@@ -78,8 +78,7 @@ class ScatterBlock(Block):
         self.height = opt_int(spec, "height", ctx, default=400, minimum=50)
 
     def metric_keys(self) -> list[str]:
-        keys = [self.x, self.y, self.color, self.size]
-        return [k.removeprefix("metrics.") for k in keys if k and k.startswith("metrics.")]
+        return metric_keys_of(self.x, self.y, self.color, self.size)
 
     def render(self, runs: RunSet) -> RenderedBlock:
         warnings: list[LabbookError] = []

@@ -160,15 +160,7 @@ class LineBlock(Block):
         self._start.clear()
         warnings: list[LabbookError] = []
         keys = expand_keys(self.patterns, runs)
-        for pattern in self.patterns:
-            if _is_glob(pattern) and not any(_glob_match(k, pattern) for k in keys):
-                warnings.append(
-                    self.ctx.error(
-                        f"no metric of {_names(runs)} matches {pattern!r}",
-                        "line",
-                        hint="check the pattern against `labbook runs --keys`",
-                    )
-                )
+        warnings.extend(self._unmatched_globs(runs, keys))
         self._check_legend(runs)
         self._check_x_metric(runs)
         # Every series the chart draws, asked of each source in one call (bulk where it can).
@@ -238,15 +230,7 @@ class LineBlock(Block):
         self._check_x_metric(runs)
         keys = expand_keys(self.patterns, runs)
         logged = {k for r in runs for k in r.metric_keys()}
-        for pattern in self.patterns:
-            if _is_glob(pattern) and not any(_glob_match(k, pattern) for k in keys):
-                warnings.append(
-                    self.ctx.error(
-                        f"no metric of {_names(runs)} matches {pattern!r}",
-                        "line",
-                        hint="check the pattern against `labbook runs --keys`",
-                    )
-                )
+        warnings.extend(self._unmatched_globs(runs, keys))
         wanted = keys if self.x in X_MODES else [*keys, self.x]
         missing: list[LabbookError] = [
             self.ctx.error(
@@ -269,6 +253,18 @@ class LineBlock(Block):
             raise ReportErrors(list(missing))
         warnings.extend(missing)
         return RenderedBlock(html="", warnings=warnings)
+
+    def _unmatched_globs(self, runs: RunSet, keys: list[str]) -> list[LabbookError]:
+        """Gives a warning for each glob that matches no metric of the runs."""
+        return [
+            self.ctx.error(
+                f"no metric of {_names(runs)} matches {pattern!r}",
+                "line",
+                hint="check the pattern against `labbook runs --keys`",
+            )
+            for pattern in self.patterns
+            if _is_glob(pattern) and not any(_glob_match(k, pattern) for k in keys)
+        ]
 
     def _check_legend(self, runs: RunSet) -> None:
         """Raises for a legend field no run has: it would leave every entry blank there."""

@@ -121,15 +121,18 @@ def sqlite_project(root: Path, fresh: bool) -> Path:
             [sys.executable, "-c", WRITER, f"sqlite:///{db}", (store / "artifacts").as_uri(), "200", "5", "500"],
             env=mlflow_env(), check=True, stdout=subprocess.DEVNULL,
         )
-        # Images in four runs' artifact folders, where MLflow's log_artifact puts them.
-        runs = sorted(p for p in (store / "artifacts").glob("*/*/artifacts") if p.is_dir())
-        if not runs:
-            runs = sorted((store / "artifacts").glob("*/*"))
-        for folder, png in zip(runs[:4], sorted(PNG), strict=False):
-            target = (folder if folder.name == "artifacts" else folder / "artifacts") / "plots"
-            target.mkdir(parents=True, exist_ok=True)
-            shutil.copy(png, target / "confusion.png")
         (store / "done").write_text("ok\n")
+    # Images in four runs' artifact folders, where MLflow's log_artifact puts them
+    # (<artifact location>/<run id>/artifacts/).
+    import sqlite3
+    import urllib.parse
+
+    with sqlite3.connect(db) as con:
+        uris = [u for (u,) in con.execute("SELECT artifact_uri FROM runs ORDER BY name LIMIT 4")]
+    for uri, png in zip(uris, sorted(PNG), strict=False):
+        folder = Path(urllib.parse.unquote(urllib.parse.urlparse(uri).path)) / "plots"
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copy(png, folder / "confusion.png")
     project = root / "project"
     if project.exists():
         shutil.rmtree(project)

@@ -191,6 +191,8 @@ class ImportanceBlock(Block):
         return RenderedBlock(self.chart(figure, self.height, extra=extra), figure=figure)
 
     def _method(self) -> str:
+        if self.checking and self.method != "forest":
+            return "correlation"  # `labbook check` validates; it need not import a forest
         if self.method != "auto":
             if self.method == "forest" and not _have_sklearn():
                 raise self.ctx.error(

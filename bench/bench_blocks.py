@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_mlflow import WRITER, mlflow_env  # noqa: E402
+from bench_mlflow import WRITER, mlflow_env
 
 REPO = Path(__file__).resolve().parents[1]
 FENCE = "```"
@@ -118,8 +118,19 @@ def sqlite_project(root: Path, fresh: bool) -> Path:
         store.mkdir(parents=True, exist_ok=True)
         print("writing 200 runs x 5 metrics x 500 steps with mlflow …", file=sys.stderr)
         subprocess.run(
-            [sys.executable, "-c", WRITER, f"sqlite:///{db}", (store / "artifacts").as_uri(), "200", "5", "500"],
-            env=mlflow_env(), check=True, stdout=subprocess.DEVNULL,
+            [
+                sys.executable,
+                "-c",
+                WRITER,
+                f"sqlite:///{db}",
+                (store / "artifacts").as_uri(),
+                "200",
+                "5",
+                "500",
+            ],
+            env=mlflow_env(),
+            check=True,
+            stdout=subprocess.DEVNULL,
         )
         (store / "done").write_text("ok\n")
     # Images in four runs' artifact folders, where MLflow's log_artifact puts them
@@ -144,9 +155,20 @@ def sqlite_project(root: Path, fresh: bool) -> Path:
 
 def page_weight(site: Path) -> dict[str, int]:
     html = (site / "index.html").read_text(encoding="utf-8")
-    figures = re.findall(r'<script type="application/json" id="[^"]+-figure">(.*?)</script>', html, re.S)
-    files = sum(p.stat().st_size for p in (site / "assets" / "labbook" / "files").glob("*")) if (site / "assets" / "labbook" / "files").is_dir() else 0
-    return {"html": len(html.encode()), "figures": sum(len(f.encode()) for f in figures), "charts": len(figures), "files": files}
+    figures = re.findall(
+        r'<script type="application/json" id="[^"]+-figure">(.*?)</script>', html, re.S
+    )
+    files = (
+        sum(p.stat().st_size for p in (site / "assets" / "labbook" / "files").glob("*"))
+        if (site / "assets" / "labbook" / "files").is_dir()
+        else 0
+    )
+    return {
+        "html": len(html.encode()),
+        "figures": sum(len(f.encode()) for f in figures),
+        "charts": len(figures),
+        "files": files,
+    }
 
 
 def compile_in_process(project: Path, repeat: int) -> float:
@@ -172,7 +194,19 @@ def local_runs(root: Path, count: int) -> Path:
     for i in range(count):
         folder = project / "runs" / f"r{i:05d}"
         folder.mkdir(parents=True)
-        meta = {"name": f"run-{i:04d}", "experiment": "wide", "params": {"lr": round(10 ** (-4 + 3 * (i % 97) / 97), 6), "batch": [32, 64, 128, 256][i % 4], "opt": ["adam", "sgd"][i % 2]}, "summary": {"val/acc": round(0.5 + 0.45 * ((i * 37) % 101) / 101, 4), "val/loss": round(1.5 - ((i * 37) % 101) / 101, 4)}}
+        meta = {
+            "name": f"run-{i:04d}",
+            "experiment": "wide",
+            "params": {
+                "lr": round(10 ** (-4 + 3 * (i % 97) / 97), 6),
+                "batch": [32, 64, 128, 256][i % 4],
+                "opt": ["adam", "sgd"][i % 2],
+            },
+            "summary": {
+                "val/acc": round(0.5 + 0.45 * ((i * 37) % 101) / 101, 4),
+                "val/loss": round(1.5 - ((i * 37) % 101) / 101, 4),
+            },
+        }
         (folder / "run.json").write_text(json.dumps(meta))
     (project / "reports").mkdir()
     report = f"---\nruns:\n  all: {{source: local, experiment: wide}}\n---\n# Wide\n\n{FENCE}labbook\nscatter: {{x: params.lr, y: val/acc}}\ncolor: params.batch\nlog_x: true\n{FENCE}\n\n{FENCE}labbook\nparallel: [params.lr, params.batch, params.opt, val/loss, val/acc]\n{FENCE}\n"
@@ -192,7 +226,9 @@ def draw_times(site: Path) -> list[tuple[str, float, float]]:
         def log_message(self, *args: object) -> None:
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(site)))
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(Quiet, directory=str(site))
+    )
     threading.Thread(target=server.serve_forever, daemon=True).start()
     out = []
     with sync_playwright() as p:
@@ -224,24 +260,34 @@ def draw_times(site: Path) -> list[tuple[str, float, float]]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--data", type=Path, default=Path(tempfile.gettempdir()) / "labbook-bench-blocks")
+    parser.add_argument(
+        "--data", type=Path, default=Path(tempfile.gettempdir()) / "labbook-bench-blocks"
+    )
     parser.add_argument("--fresh", action="store_true")
     args = parser.parse_args()
     args.data.mkdir(parents=True, exist_ok=True)
     labbook = [sys.executable, "-m", "labbook.cli"]
 
     project = sqlite_project(args.data, args.fresh)
-    build_s = median_of([*labbook, "build", "-q", "-d", str(project / "site")], project, args.repeat)
+    build_s = median_of(
+        [*labbook, "build", "-q", "-d", str(project / "site")], project, args.repeat
+    )
     check_s = median_of([*labbook, "check"], project, args.repeat)
     compile_s = compile_in_process(project, args.repeat)
     weight = page_weight(project / "site")
     print("## Every block kind over 200 runs (MLflow SQLite store)\n")
     print("| measure | value |\n| --- | ---: |")
-    print(f"| `labbook build` (fresh process), median / best | {build_s[0]:.2f} s / {build_s[1]:.2f} s |")
-    print(f"| `labbook check` (fresh process), median / best | {check_s[0]:.2f} s / {check_s[1]:.2f} s |")
+    print(
+        f"| `labbook build` (fresh process), median / best | {build_s[0]:.2f} s / {build_s[1]:.2f} s |"
+    )
+    print(
+        f"| `labbook check` (fresh process), median / best | {check_s[0]:.2f} s / {check_s[1]:.2f} s |"
+    )
     print(f"| compile of the page alone (in process, runs read) | {compile_s:.3f} s |")
     print(f"| page HTML | {weight['html'] / 1e6:.2f} MB |")
-    print(f"| of which figure JSON ({weight['charts']} charts) | {weight['figures'] / 1e6:.2f} MB |")
+    print(
+        f"| of which figure JSON ({weight['charts']} charts) | {weight['figures'] / 1e6:.2f} MB |"
+    )
     print(f"| images copied (media) | {weight['files'] / 1e3:.0f} KB |")
 
     example = args.data / "example"
@@ -253,21 +299,31 @@ def main() -> int:
     for name in ("reports", "runs", "tensorboard"):
         shutil.copytree(REPO / name, example / name)
     shutil.copytree(REPO / "wandb", example / "wandb", symlinks=True)
-    build_e = median_of([*labbook, "build", "-q", "-d", str(example / "site")], example, args.repeat)
+    build_e = median_of(
+        [*labbook, "build", "-q", "-d", str(example / "site")], example, args.repeat
+    )
     check_e = median_of([*labbook, "check"], example, args.repeat)
     print("\n## `labbook check` against `labbook build`, the example lab book\n")
     print("| command (fresh process) | median s | best s | × build |\n| --- | ---: | ---: | ---: |")
     print(f"| `labbook build` | {build_e[0]:.2f} | {build_e[1]:.2f} | 1.00× |")
-    print(f"| `labbook check` | {check_e[0]:.2f} | {check_e[1]:.2f} | {check_e[0] / build_e[0]:.2f}× |")
+    print(
+        f"| `labbook check` | {check_e[0]:.2f} | {check_e[1]:.2f} | {check_e[0] / build_e[0]:.2f}× |"
+    )
 
     wide = local_runs(args.data, 2000)
     subprocess.run([*labbook, "build", "-q", "-d", str(wide / "site")], cwd=wide, check=True)
     weight = page_weight(wide / "site")
     print("\n## Scatter and parallel coordinates over 2,000 runs\n")
-    print(f"Page HTML {weight['html'] / 1e6:.2f} MB (goal < 2 MB), figure JSON {weight['figures'] / 1e6:.2f} MB.\n")
-    print("| chart | trace type | draw s (Plotly.newPlot) | redraw s (zoom / brush) |\n| --- | --- | ---: | ---: |")
+    print(
+        f"Page HTML {weight['html'] / 1e6:.2f} MB (goal < 2 MB), figure JSON {weight['figures'] / 1e6:.2f} MB.\n"
+    )
+    print(
+        "| chart | trace type | draw s (Plotly.newPlot) | redraw s (zoom / brush) |\n| --- | --- | ---: | ---: |"
+    )
     for kind, draw, redraw in draw_times(wide / "site"):
-        print(f"| {'scatter' if 'scatter' in kind else 'parallel'} | {kind} | {draw:.3f} | {redraw:.3f} |")
+        print(
+            f"| {'scatter' if 'scatter' in kind else 'parallel'} | {kind} | {draw:.3f} | {redraw:.3f} |"
+        )
     return 0
 
 

@@ -69,7 +69,10 @@ def main() -> int:
     for name in ("reports", "runs", "tensorboard"):
         shutil.copytree(REPO / name, root / name)
     shutil.copytree(REPO / "wandb", root / "wandb", symlinks=True)
-    blocks = "\n\n".join(f"## Chart {i + 1}\n\n{FENCE}labbook\n{c}\nruns: sweep\n{FENCE}" for i, c in enumerate(CHARTS))
+    blocks = "\n\n".join(
+        f"## Chart {i + 1}\n\n{FENCE}labbook\n{c}\nruns: sweep\n{FENCE}"
+        for i, c in enumerate(CHARTS)
+    )
     head = "---\ntitle: Ten charts\nruns:\n  sweep: {source: local, experiment: cifar-sweep}\n---\n# Ten charts\n\n"
     (root / "reports" / "ten.md").write_text(head + blocks + "\n", encoding="utf-8")
     labbook = [sys.executable, "-m", "labbook.cli"]
@@ -81,17 +84,30 @@ def main() -> int:
         shutil.rmtree(cache, ignore_errors=True)
         cold.append(timed(pdf, root))
         warm.append(timed(pdf, root))
-    build = [timed([*labbook, "build", "-q", "-d", str(root / "site")], root) for _ in range(args.repeat)]
+    build = [
+        timed([*labbook, "build", "-q", "-d", str(root / "site")], root) for _ in range(args.repeat)
+    ]
     shutil.rmtree(cache, ignore_errors=True)
     build_pdf_cold = timed([*labbook, "build", "-q", "--pdf", "-d", str(root / "site")], root)
-    build_pdf = [timed([*labbook, "build", "-q", "--pdf", "-d", str(root / "site")], root) for _ in range(args.repeat)]
+    build_pdf = [
+        timed([*labbook, "build", "-q", "--pdf", "-d", str(root / "site")], root)
+        for _ in range(args.repeat)
+    ]
     reports = len(list((root / "reports").rglob("*.md")))
     print("| command (fresh process) | median s | best s | goal |\n| --- | ---: | ---: | --- |")
-    print(f"| `labbook pdf` 10-chart report, cold cache | {statistics.median(cold):.2f} | {min(cold):.2f} | ≤ 10 s: {'met' if statistics.median(cold) <= 10 else 'not met'} |")
-    print(f"| `labbook pdf` 10-chart report, warm cache | {statistics.median(warm):.2f} | {min(warm):.2f} | ≤ 2 s: {'met' if statistics.median(warm) <= 2 else 'not met'} |")
-    print(f"| `labbook build` (example + the 10-chart page, {reports} reports) | {statistics.median(build):.2f} | {min(build):.2f} | |")
+    print(
+        f"| `labbook pdf` 10-chart report, cold cache | {statistics.median(cold):.2f} | {min(cold):.2f} | ≤ 10 s: {'met' if statistics.median(cold) <= 10 else 'not met'} |"
+    )
+    print(
+        f"| `labbook pdf` 10-chart report, warm cache | {statistics.median(warm):.2f} | {min(warm):.2f} | ≤ 2 s: {'met' if statistics.median(warm) <= 2 else 'not met'} |"
+    )
+    print(
+        f"| `labbook build` (example + the 10-chart page, {reports} reports) | {statistics.median(build):.2f} | {min(build):.2f} | |"
+    )
     print(f"| `labbook build --pdf`, cold cache | {build_pdf_cold:.2f} | | |")
-    print(f"| `labbook build --pdf`, warm cache | {statistics.median(build_pdf):.2f} | {min(build_pdf):.2f} | {statistics.median(build_pdf) / statistics.median(build):.2f}× build |")
+    print(
+        f"| `labbook build --pdf`, warm cache | {statistics.median(build_pdf):.2f} | {min(build_pdf):.2f} | {statistics.median(build_pdf) / statistics.median(build):.2f}× build |"
+    )
     print(f"\nPDF size: {(root / 'ten.pdf').stat().st_size / 1e3:.0f} KB")
     shutil.rmtree(root)
     return 0

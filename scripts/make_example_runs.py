@@ -1,7 +1,7 @@
 """Regenerates the example lab book's runs in <repo>/runs/ (deterministic, byte for byte).
 
-    uv run python scripts/make_example_runs.py            # writes <repo>/runs/
-    uv run python scripts/make_example_runs.py --out DIR  # writes elsewhere
+uv run python scripts/make_example_runs.py            # writes <repo>/runs/
+uv run python scripts/make_example_runs.py --out DIR  # writes elsewhere
 """
 
 from __future__ import annotations

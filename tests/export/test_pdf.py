@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from labbook.cli import main
+from labbook.project import Project
 from tests.conftest import copy_example
 
 from .conftest import chromium_or_skip, make_project, pdf_info, pdf_pages_text, poppler
@@ -274,3 +275,27 @@ def test_a_projects_print_stylesheet_replaces_labbooks(tmp_path: Path) -> None:
     assert main(["pdf", "-f", str(root / "mkdocs.yml"), "reports/notes.md", "-o", str(out)]) == 0
     assert pdf_info(out)["Page size"].startswith("419.528 x 595.276 pts")  # A5
     assert all("Team confidential" in page for page in pdf_pages_text(out))
+
+
+def test_a_table_of_many_columns_prints_on_a_landscape_page(tmp_path: Path) -> None:
+    chromium_or_skip()
+    root = copy_example(tmp_path / "book")
+    out = tmp_path / "variants.pdf"
+    assert main(["pdf", "-f", str(root / "mkdocs.yml"), "reports/variants.md", "-o", str(out)]) == 0
+    pages = pdf_pages_text(out)
+    info = subprocess.run(
+        [poppler("pdfinfo"), "-f", "1", "-l", str(len(pages)), str(out)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    sizes = [
+        line.split(":", 1)[1].strip()
+        for line in info.splitlines()
+        if line.startswith("Page ") and "size" in line
+    ]
+    [wide] = [i for i, size in enumerate(sizes) if size.startswith("841.89 x 595.276")]
+    # The every-setting table on its landscape page: a param and a final metric of a run.
+    convnext = Project.load(root / "mkdocs.yml").sources["local"].get("convnext-tiny-s0")
+    assert "adamw" in pages[wide]
+    assert f"{convnext.summary['val/loss']:.4g}" in pages[wide]

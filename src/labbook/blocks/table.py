@@ -37,6 +37,8 @@ from .base import (
 )
 from .columns import canonical_column, check_column, differs
 
+WIDE_COLUMNS = 10  # more columns than this print on a landscape page
+
 # name and id say which run a row is; `only_differing` never drops them.
 IDENTITY_COLUMNS = frozenset({"name", "id"})
 
@@ -160,7 +162,9 @@ class TableBlock(Block):
             best = _best(values, self._highlight_mode(column))
             for i, (run, value) in enumerate(zip(rows, values, strict=True)):
                 cells[i].append(self._cell(run, column, value, kind, best))
-        html = self.frame("", "labbook-table-block", "table.html", columns=heads, rows=cells)
+        # A table too wide for a portrait page gets a landscape one in print.
+        css = "labbook-table-block" + (" labbook-wide" if len(heads) > WIDE_COLUMNS else "")
+        html = self.frame("", css, "table.html", columns=heads, rows=cells)
         return RenderedBlock(html=html, warnings=warnings)
 
     def _check_keys(self, runs: list[Run]) -> None:

@@ -62,10 +62,6 @@ class PageContext:
         index = self._colors.setdefault(key, len(self._colors))
         return color_for(index)
 
-    def color_index(self, run: Run) -> int:
-        key = (run.source, run.id)
-        return self._colors.setdefault(key, len(self._colors))
-
     def render(self, template: str, **values: Any) -> str:
         """Gives a block template filled in, as one raw HTML chunk with no blank lines."""
         html = environment(self.theme_dirs).get_template(template).render(**values)

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from ..charts import color_for
 from ..errors import LabbookError
 from ..escaping import plotly_text
 from ..model import Run, RunSet, sort_key
@@ -158,7 +159,7 @@ class ScatterBlock(Block):
                         custom,
                         hover,
                         label,
-                        {"color": _palette(index)},
+                        {"color": color_for(index)},
                         marker_sizes,
                         keep,
                     )
@@ -305,12 +306,6 @@ class ScatterBlock(Block):
                 "r2": r2,
             },
         }
-
-
-def _palette(index: int) -> str:
-    from ..charts import color_for
-
-    return color_for(index)
 
 
 def _value(run: Run, column: str, colors: Any, sizes: Any, block: ScatterBlock, i: int) -> Any:

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -159,11 +158,3 @@ class FigureExporter:
                 f"the browser could not export the charts ({type(exc).__name__}: {exc})",
                 hint=INSTALL_HINT,
             ) from exc
-
-
-def figures_in(pages: Iterable[Any]) -> list[dict[str, Any]]:
-    """Gives every figure of the compiled pages, as the pages embed them."""
-    out: list[dict[str, Any]] = []
-    for page in pages:
-        out.extend(json.loads(json.dumps(f)) for f in page.figures)
-    return out

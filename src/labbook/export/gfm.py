@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from ..blocks.page import FILES_DIR
-from ..errors import LabbookError
 from ..report.compile import CompiledPage
 from .figures import FigureExporter, print_figure
 from .files import write_atomically
@@ -200,8 +199,8 @@ def to_gfm(
     out_dir: Path,
     chart: Callable[[dict[str, Any], str], str],
     base_dir: Path,
-) -> tuple[str, list[Path], int]:
-    """Gives the page as GFM text, the image files it references, and its chart count."""
+) -> tuple[str, list[Path]]:
+    """Gives the page as GFM text and the image files it references."""
     converter = _Converter(stem, out_dir, base_dir, chart)
     lines = page.markdown.split("\n")
     out: list[str] = []
@@ -214,7 +213,7 @@ def to_gfm(
             out.append(line)
     text = admonitions_to_alerts("\n".join(out))
     # Cross-references point at the anchors placed before each block.
-    return text.rstrip() + "\n", converter.images, converter.figures
+    return text.rstrip() + "\n", converter.images
 
 
 # Python-Markdown's admonitions (`!!! warning "Title"` and an indented body) as GitHub's
@@ -283,7 +282,7 @@ def write_gfm(
         wanted.append((print_figure(figure), name))
         return f"{name}.svg"
 
-    text, images, _count = to_gfm(page, stem, out_dir, chart, base_dir)
+    text, images = to_gfm(page, stem, out_dir, chart, base_dir)
     result = GfmResult(out_dir / f"{stem}.md", images=list(images))
     if wanted:
         figures = [f for f, _ in wanted]
@@ -302,6 +301,3 @@ def _title(figure: dict[str, Any]) -> str:
     if isinstance(title, dict):
         title = title.get("text")
     return str(title or "")
-
-
-__all__ = ["GfmResult", "LabbookError", "to_gfm", "write_gfm"]

@@ -14,12 +14,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..blocks.page import FILES_DIR
 from ..errors import LabbookError, ReportError
 from ..git import BuildInfo
 from ..progress import advance
 from ..project import Project
-from ..report.compile import CompiledPage
+from ..report.compile import CompiledPage, write_page_files
 from ..site.assets import themes_dir
 from .document import (
     charts_to_images,
@@ -33,8 +32,6 @@ from .document import (
 )
 from .figures import ExportError, FigureExporter, figure_key, print_figure
 from .files import write_atomically
-
-PAGE_SIZES = ("A4", "letter", "A5", "legal")
 
 
 @dataclass
@@ -108,7 +105,7 @@ def write_pdfs(
         for job, body in todo:
             body = charts_to_images(body, image_for)
             body = real_footnotes(math_to_svg(body))
-            _write_files(job)
+            write_page_files([job.page], job.base_dir)  # media, where its URLs point
             html = document(body, cover_for(job.page, build, version), sheets)
             data = HTML(string=html, base_url=str(job.base_dir) + os.sep).write_pdf()
             if not data:
@@ -117,15 +114,3 @@ def write_pdfs(
             result.written.append(job.target)
             advance("writing PDFs", total=len(todo))
     return result
-
-
-def _write_files(job: PdfJob) -> None:
-    """Puts the files the page's blocks copied (media) where its relative URLs point."""
-    if not job.page.files:
-        return
-    folder = job.base_dir / FILES_DIR
-    for name, data in job.page.files.items():
-        target = folder / name
-        if not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)

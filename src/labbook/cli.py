@@ -62,7 +62,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     from .project import Project
     from .site.build import build_site
 
-    project = Project.load(args.config_file)
+    project = _load_project(args)
     site_dir = Path(args.site_dir) if args.site_dir else None
     result = build_site(
         project,
@@ -139,7 +139,7 @@ def cmd_pdf(args: argparse.Namespace) -> int:
     from .project import Project
     from .report.compile import ProjectCompiler
 
-    project = Project.load(args.config_file)
+    project = _load_project(args)
     if args.all == bool(args.reports):
         raise UsageError("name the report(s) to print, or give --all (not both)")
     if args.output and (args.all or len(args.reports) > 1):
@@ -183,7 +183,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from .project import Project
     from .report.compile import ProjectCompiler
 
-    project = Project.load(args.config_file)
+    project = _load_project(args)
     path = _report_path(project, args.report)
     compiler = ProjectCompiler(project, root_url="", math_source=True)
     with tempfile.TemporaryDirectory(prefix="labbook-media-") as media:
@@ -198,6 +198,39 @@ def cmd_export(args: argparse.Namespace) -> int:
         result = write_gfm(project, page, Path(args.output), png=args.png, base_dir=Path(media))
     print(f"wrote {result.markdown} and {len(result.images)} image(s)")
     return _exit_code(errors, warnings, args.strict)
+
+
+def _load_project(args: argparse.Namespace) -> Any:
+    """Gives the project of `-f`, reading snapshots as `--offline` or `--refresh` asks."""
+    from .project import Project
+
+    project = Project.load(args.config_file)
+    if getattr(args, "offline", False):
+        project.data_mode = "offline"
+    elif getattr(args, "refresh", False):
+        project.data_mode = "refresh"
+    return project
+
+
+# -- freeze --------------------------------------------------------------------------------
+
+
+def cmd_freeze(args: argparse.Namespace) -> int:
+    from .freeze import freeze
+    from .project import Project
+
+    project = Project.load(args.config_file)
+    reports = [_report_path(project, r) for r in args.reports] if args.reports else None
+    result = freeze(project, reports)
+    errors, warnings = _print_problems(result.errors, result.warnings)
+    for name, size in result.written.items():
+        print(f"froze {result.runs[name]} run(s) of {name}: {size / 1024:.1f} KiB")
+    folder = _relative_to(project.root / ".labbook" / "snapshots", project.root)
+    print(
+        f"froze {len(result.pages)} report(s) into {folder}"
+        f" ({errors} error(s), {warnings} warning(s))"
+    )
+    return _exit_code(errors, warnings, False)
 
 
 def _report_path(project: Any, name: str) -> Path:
@@ -383,7 +416,19 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("-f", "--config-file", default="mkdocs.yml", help="the project's mkdocs.yml")
         return p
 
-    p = with_config(sub.add_parser("build", help="build the site"))
+    def with_data(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        data = p.add_mutually_exclusive_group()
+        data.add_argument(
+            "--offline",
+            action="store_true",
+            help="touch no tracker: build from .labbook/snapshots only (labbook freeze)",
+        )
+        data.add_argument(
+            "--refresh", action="store_true", help="read every tracker, not the snapshots"
+        )
+        return p
+
+    p = with_data(with_config(sub.add_parser("build", help="build the site")))
     p.add_argument(
         "-d", "--site-dir", help="where to write the site (default: mkdocs.yml's site_dir)"
     )
@@ -413,7 +458,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_check)
 
-    p = with_config(sub.add_parser("pdf", help="one report (or every report) as a PDF"))
+    p = with_data(with_config(sub.add_parser("pdf", help="one report (or every report) as a PDF")))
     p.add_argument("reports", nargs="*", metavar="REPORT.md", help="the report(s) to print")
     p.add_argument("-o", "--output", help="the PDF to write (one report); default: REPORT.pdf here")
     p.add_argument("--all", action="store_true", help="every report of the project")
@@ -422,8 +467,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--strict", action="store_true", help="write no PDF of a report with problems")
     p.set_defaults(func=cmd_pdf)
 
-    p = with_config(
-        sub.add_parser("export", help="a report as Markdown with chart images (pull requests)")
+    p = with_data(
+        with_config(
+            sub.add_parser("export", help="a report as Markdown with chart images (pull requests)")
+        )
     )
     p.add_argument("report", metavar="REPORT.md")
     p.add_argument("--format", choices=("gfm",), default="gfm", help="GitHub-flavoured Markdown")
@@ -443,6 +490,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = with_config(sub.add_parser("show", help="one run: params, tags, summary, metrics"))
     p.add_argument("ref", help="run ID, unique prefix (6+ characters), name, or SOURCE:ID")
     p.set_defaults(func=cmd_show)
+
+    p = with_config(
+        sub.add_parser("freeze", help="snapshot the runs reports use into .labbook/snapshots")
+    )
+    p.add_argument(
+        "reports", nargs="*", metavar="REPORT.md", help="the reports to freeze (default: all)"
+    )
+    p.set_defaults(func=cmd_freeze)
 
     p = sub.add_parser("init", help="scaffold a project")
     p.add_argument("dir", nargs="?", default=".")

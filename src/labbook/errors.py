@@ -105,6 +105,10 @@ class TrackerUnavailable(SourceError):
     """
 
 
+class NotInSnapshot(LabbookError):
+    """`--offline`: a report needs a run, query or series that no snapshot holds."""
+
+
 class RunDataError(SourceError):
     """A run's files are corrupt or partial; the run or line is skipped and reported."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from mkdocs.config import config_options as c
@@ -14,6 +14,9 @@ from mkdocs.config.base import BaseConfigOption, Config, ValidationError
 from .errors import ConfigError, LabbookError
 from .goals import GOAL_MODES
 from .sources.base import Source, open_source
+
+if TYPE_CHECKING:
+    from .snapshots import SourceSnapshot
 
 DEFAULT_MAX_POINTS = 1500
 
@@ -221,6 +224,8 @@ class Project:
         self.source_errors: list[LabbookError] = []
         # Name -> why it would not open, so a report using it says so at its own line.
         self.failed_sources: dict[str, LabbookError] = {}
+        # "prefer" snapshots where they answer, "refresh" from the trackers, or "offline".
+        self.data_mode = "prefer"
 
     @classmethod
     def load(cls, config_file: str | Path = "mkdocs.yml") -> Project:
@@ -260,6 +265,29 @@ class Project:
                     self.source_errors.append(exc)
                     self.failed_sources[name] = exc
         return self._sources
+
+    def snapshots(self) -> dict[str, SourceSnapshot]:
+        """Gives each configured source's snapshot under .labbook/snapshots (those that have one).
+
+        A snapshot that cannot be read is a problem of the build, and its source is read
+        from the tracker instead.
+        """
+        from .runrecord import file_name
+        from .snapshots import SourceSnapshot, snapshot_root
+
+        out: dict[str, SourceSnapshot] = {}
+        root = snapshot_root(self.root)
+        if not root.is_dir():
+            return out
+        for name in self.settings.sources:
+            try:
+                found = SourceSnapshot.load(root / file_name(name), name)
+            except LabbookError as exc:
+                self.source_errors.append(exc)
+                continue
+            if found is not None:
+                out[name] = found
+        return out
 
     def replace_source(self, name: str, source: Source) -> None:
         """Puts a re-opened source in place of the one of that name (live preview)."""

@@ -69,6 +69,7 @@ class CompiledPage:
     history: FileHistory = field(default_factory=FileHistory)  # authors, created, last edit
     authors: list[str] = field(default_factory=list)  # front matter's, else git's
     read_at: datetime | None = None  # when the run data was read (None: no runs)
+    data: DataStatement | None = None  # when and from where the run data came (None: no runs)
 
     def as_document(self) -> str:
         """Gives the page with a front matter holding its title, for generators that read one."""
@@ -85,6 +86,56 @@ class CompiledPage:
             + "---\n\n"
             + self.markdown
         )
+
+
+@dataclass(frozen=True)
+class DataStatement:
+    """When a page's run data was read, from which sources, and how much of it was frozen."""
+
+    read_at: datetime | None  # read from the trackers now (None: every run was frozen)
+    frozen_at: datetime | None  # the oldest snapshot read among the frozen runs
+    sources: tuple[str, ...]
+    runs: int
+    frozen: int
+
+    @classmethod
+    def of(cls, used: RunSet, frozen_at: Mapping[str, datetime | None]) -> DataStatement | None:
+        runs = list(dict.fromkeys(used))
+        if not runs:
+            return None
+        frozen = [frozen_at[r.ref] for r in runs if r.ref in frozen_at]
+        stamps = [t for t in frozen if t is not None]
+        live = len(frozen) < len(runs)
+        return cls(
+            read_at=datetime.now(UTC).replace(microsecond=0) if live else None,
+            frozen_at=min(stamps) if stamps else None,
+            sources=tuple(dict.fromkeys(r.source for r in runs)),
+            runs=len(runs),
+            frozen=len(frozen),
+        )
+
+    @property
+    def oldest(self) -> datetime | None:
+        """Gives the earliest time any of the data was read."""
+        stamps = [t for t in (self.read_at, self.frozen_at) if t is not None]
+        return min(stamps) if stamps else None
+
+    def text(self) -> str:
+        """Gives the statement as a reader sees it, e.g. 'read … from local, sweeps'."""
+        sources = ", ".join(self.sources)
+        frozen = _stamp(self.frozen_at) if self.frozen_at else "an unknown time"
+        if not self.frozen:
+            return f"run data read {_stamp(self.read_at)} from {sources}"
+        if self.frozen == self.runs:
+            return f"run data from a snapshot (frozen {frozen}) of {sources}"
+        return (
+            f"run data read {_stamp(self.read_at)} from {sources}; {self.frozen} of {self.runs}"
+            f" runs from a snapshot (frozen {frozen})"
+        )
+
+
+def _stamp(when: datetime | None) -> str:
+    return when.strftime("%Y-%m-%d %H:%M UTC") if when else ""
 
 
 @dataclass
@@ -133,7 +184,7 @@ def _header(
     parsed: ParsedReport,
     chunks: list[tuple[bool, str]],
     history: FileHistory,
-    read_at: datetime | None,
+    data: DataStatement | None,
     pdf_href: str | None = None,
 ) -> tuple[str, str | None]:
     """Gives the page with its title and byline (authors, last edit, data read) and the title.
@@ -151,11 +202,13 @@ def _header(
         parts.append(
             f'<span class="labbook-edited">last edited {last_edit.date().isoformat()}</span>'
         )
-    if read_at is not None:
-        stamp = read_at.strftime("%Y-%m-%d %H:%M UTC")
+    if data is not None:
+        when = data.oldest
+        frozen = ' data-frozen="true"' if data.frozen else ""
         parts.append(
-            f'<span class="labbook-read-at" data-read-at="{read_at.isoformat()}">'
-            f"run data read {stamp}</span>"
+            f'<span class="labbook-read-at"{frozen}'
+            f' data-read-at="{when.isoformat() if when else ""}">'
+            f"{escape_html(data.text())}</span>"
         )
     if pdf_href:
         parts.append(f'<a class="labbook-pdf-link" href="{escape_html(pdf_href)}" download>PDF</a>')
@@ -342,11 +395,12 @@ def compile_report(
             block_index += 1
             out.append((False, "\n" + html + "\n\n"))
 
-    read_at = datetime.now(UTC).replace(microsecond=0) if len(used) else None
+    data = DataStatement.of(used, resolver.frozen_at)
     if options.history is not None:
         page.history = options.history.of(options.source_path or path)
-    page.markdown, page.title = _header(parsed, out, page.history, read_at, options.pdf_href)
-    page.read_at = read_at
+    page.markdown, page.title = _header(parsed, out, page.history, data, options.pdf_href)
+    page.data = data
+    page.read_at = data.oldest if data else None
     page.authors = report_authors(parsed, page.history)
     page.meta = {k: v for k, v in parsed.front_matter.items() if k not in ("runs",)}
     page.runs = used
@@ -426,7 +480,11 @@ class ProjectCompiler:
         # Live preview hands in the resolver of the previous build, so what did not change
         # is not read again.
         self.resolver = resolver or Resolver(
-            project.sources, project.default_source, failed=project.failed_sources
+            project.sources,
+            project.default_source,
+            failed=project.failed_sources,
+            snapshots=project.snapshots(),
+            mode=project.data_mode,
         )
         self.resolver.open_all()
         self._reports: int | None = None
@@ -440,6 +498,10 @@ class ProjectCompiler:
     @property
     def source_errors(self) -> list[LabbookError]:
         """Gives the sources that would not open, and what each source could not read."""
+        if self.resolver.mode == "offline":
+            # No tracker is read, so none of them has problems to tell; what no snapshot
+            # holds is an error where a report asks for it. A broken snapshot still shows.
+            return [e for e in self.project.source_errors if e.file and ".labbook" in e.file]
         errors = list(self.project.source_errors)
         for source in self.project.sources.values():
             errors.extend(source.problems())

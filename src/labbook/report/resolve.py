@@ -5,11 +5,13 @@ from __future__ import annotations
 import difflib
 import threading
 from collections.abc import Callable, Iterator, Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 from ..errors import (
     LabbookError,
+    NotInSnapshot,
     ReportError,
     RunNotFound,
     SourceError,
@@ -19,11 +21,17 @@ from ..errors import (
 from ..model import Run, RunSet, column_value, missing_key_hint
 from ..progress import advance, timed
 from ..query import Comparison, Expr, Not, parse_filter
+from ..snapshots import QueryKey, SourceSnapshot
 from ..sources.base import Source, find_run
 
 _T = TypeVar("_T")
 
 QUERY_KEYS = frozenset({"source", "experiment", "filter", "order_by", "limit"})
+
+# How a build treats snapshots: use them where they answer (the default), read every
+# tracker again (`--refresh`, and `labbook freeze`), or never touch a tracker (`--offline`).
+DATA_MODES = ("prefer", "refresh", "offline")
+QUERY_PARTS = ("experiment", "filter", "order_by", "limit")
 
 
 class UnresolvedRunSet(RunSet):
@@ -80,7 +88,22 @@ class Resolver:
         sources: Mapping[str, Source],
         default_source: str | None = None,
         failed: Mapping[str, LabbookError] | None = None,
+        *,
+        snapshots: Mapping[str, SourceSnapshot] | None = None,
+        mode: str = "prefer",
     ):
+        if mode not in DATA_MODES:
+            raise ValueError(f"mode must be one of {', '.join(DATA_MODES)}, not {mode!r}")
+        self.mode = mode
+        self.snapshots = dict(snapshots or {})
+        for name, snapshot in self.snapshots.items():
+            snapshot.fallback = None if mode == "offline" else self._live_series(name)
+        # Run ref -> when its frozen data was read, for every run a snapshot gave.
+        self.frozen_at: dict[str, datetime | None] = {}
+        # `labbook freeze` keeps what blocks listed and read of each run's artifacts.
+        self.recording = False
+        self.listed_artifacts: dict[str, list[str]] = {}
+        self.read_artifacts: dict[str, dict[str, bytes]] = {}
         self.sources = dict(sources)
         self.default_source = default_source or next(iter(self.sources), None)
         # Sources that would not open, or whose tracker did not answer in time: every
@@ -107,6 +130,8 @@ class Resolver:
         for its own probe only, so two dead trackers cost one deadline together, and a
         dead tracker no report uses costs nothing but a warning.
         """
+        if self.mode == "offline":
+            return  # no tracker is asked anything
         for name, source in self.sources.items():
             if name in self._probes or name in self.unusable:
                 continue
@@ -156,11 +181,83 @@ class Resolver:
 
     def list_artifacts(self, run: Run) -> list[str]:
         """Gives a run's artifact paths, asking its tracker when it lists them on request."""
-        return self.ask(run.source, lambda source: source.list_artifacts(run))
+        if isinstance(run.reader, SourceSnapshot):
+            frozen = run.reader.artifacts_of(run)
+            if frozen is not None:
+                return frozen
+        listed = self.ask(run.source, lambda source: source.list_artifacts(self._live(run)))
+        if self.recording:
+            self.listed_artifacts[run.ref] = list(listed)
+        return listed
 
     def read_artifact(self, run: Run, artifact: str) -> bytes:
         """Gives the bytes of one of a run's artifacts, through the source it came from."""
-        return self.ask(run.source, lambda source: source.read_artifact(run, artifact))
+        if isinstance(run.reader, SourceSnapshot):
+            frozen = run.reader.artifact(run, artifact)
+            if frozen is not None:
+                return frozen
+        data = self.ask(run.source, lambda source: source.read_artifact(self._live(run), artifact))
+        if self.recording:
+            self.read_artifacts.setdefault(run.ref, {})[artifact] = data
+        return data
+
+    # -- snapshots ---------------------------------------------------------------------------
+
+    def _live(self, run: Run) -> Run:
+        """Gives the tracker's own Run for a run (itself unless a snapshot gave it)."""
+        if not isinstance(run.reader, SourceSnapshot):
+            return run
+        if self.mode == "offline":
+            raise NotInSnapshot(
+                f"--offline: run {run.ref} is frozen without what this block reads",
+                hint="run `labbook freeze` for this report while its trackers answer",
+            )
+        return self.ask(run.source, lambda source: source.get(run.id))
+
+    def _live_series(self, name: str) -> Callable[[Run, str], Any]:
+        def read(run: Run, key: str) -> Any:
+            live = self._live(run)
+            return self.ask(name, lambda source: source.read_series(live, key))
+
+        return read
+
+    def _frozen(self, name: str, runs: list[Run] | None) -> list[Run] | None:
+        if runs is not None:
+            snapshot = self.snapshots[name]
+            for run in runs:
+                self.frozen_at.setdefault(run.ref, snapshot.read_at(run.id))
+        return runs
+
+    def _frozen_query(self, name: str, key: QueryKey, *, fallback: bool = False) -> list[Run] | None:
+        snapshot = self.snapshots.get(name)
+        if snapshot is None or (self.mode == "refresh" and not fallback):
+            return None
+        return self._frozen(name, snapshot.query(key))
+
+    def _frozen_ref(self, ref: str, *, fallback: bool = False) -> Run | None:
+        if self.mode == "refresh" and not fallback:
+            return None
+        source_name, sep, rest = ref.partition(":")
+        if sep and source_name in self.configured:
+            names, wanted = [source_name], rest
+        else:
+            names, wanted = self.configured, ref
+        for name in names:
+            snapshot = self.snapshots.get(name)
+            found = snapshot.find(wanted) if snapshot is not None else None
+            if found is not None:
+                self._frozen(name, [found])
+                return found
+        return None
+
+    def _fell_back(self, name: str, cause: LabbookError) -> None:
+        """Records that a dead tracker's snapshot stood in for it: a warning, once per source."""
+        message = (
+            f"source {name!r} did not answer, so its runs come from the snapshot in "
+            ".labbook/snapshots (frozen data, not the tracker's current state)"
+        )
+        if not any(p.message == message for p in self.problems):
+            self.problems.append(SourceError(message, source=cause.source, hint=cause.message))
 
     def ask(self, name: str, call: Callable[[Source], _T]) -> _T:
         """Gives call(source); a tracker that does not answer is not asked again this build."""
@@ -214,7 +311,26 @@ class Resolver:
         """Gives the one run a reference names: `SOURCE:ID`, an ID, a unique prefix or a name."""
         ref = str(ref).strip()
         if ref not in self._refs:
-            self._refs[ref] = self._keep(self._find(ref))
+            frozen = self._frozen_ref(ref)
+            if frozen is None and self.mode == "offline":
+                raise NotInSnapshot(
+                    f"--offline: no snapshot holds run {ref!r}",
+                    hint="run `labbook freeze` for this report while its trackers answer",
+                )
+            if frozen is None:
+                try:
+                    frozen = self._find(ref)
+                except LabbookError as exc:
+                    stale = (
+                        self._frozen_ref(ref, fallback=True)
+                        if isinstance(exc.root, TrackerUnavailable)
+                        else None
+                    )
+                    if stale is None:
+                        raise
+                    self._fell_back(stale.source, exc.root)
+                    frozen = stale
+            self._refs[ref] = self._keep(frozen)
         return self._refs[ref]
 
     def _find(self, ref: str) -> Run:
@@ -273,16 +389,61 @@ class Resolver:
             raise ReportError("'limit' must be a non-negative integer")
         raw_experiment = spec.get("experiment")
         experiment = None if raw_experiment is None else str(raw_experiment)
-        key = (source_name, experiment, query_filter, tuple(order_by or ()), limit)
+        frozen_key: QueryKey = (experiment, query_filter, tuple(order_by or ()), limit)
+        key = (source_name, *frozen_key)
         if key not in self._queries:
-            found = self.ask(
-                source_name,
-                lambda source: source.search(
-                    experiment=experiment, filter=query_filter, order_by=order_by, limit=limit
-                ),
-            )
+            found = self._frozen_query(source_name, frozen_key)
+            if found is None and self.mode == "offline":
+                asked = ", ".join(
+                    f"{name} {value!r}"
+                    for name, value in zip(QUERY_PARTS, frozen_key, strict=True)
+                    if value not in (None, ())
+                )
+                raise NotInSnapshot(
+                    f"--offline: no snapshot holds the query of source {source_name!r}"
+                    + (f" ({asked})" if asked else " (all its runs)"),
+                    hint="run `labbook freeze` for this report while its trackers answer",
+                )
+            if found is None:
+                try:
+                    found = list(
+                        self.ask(
+                            source_name,
+                            lambda source: source.search(
+                                experiment=experiment,
+                                filter=query_filter,
+                                order_by=order_by,
+                                limit=limit,
+                            ),
+                        )
+                    )
+                except TrackerUnavailable as exc:
+                    found = self._frozen_query(source_name, frozen_key, fallback=True)
+                    if found is None:
+                        raise
+                    self._fell_back(source_name, exc)
             self._queries[key] = RunSet(self._keep(run) for run in found)
         return self._queries[key]
+
+    def frozen_query_keys(self) -> dict[str, dict[QueryKey, list[str]]]:
+        """Gives source -> query -> run IDs, for every query this build answered."""
+        out: dict[str, dict[QueryKey, list[str]]] = {}
+        for (name, *rest), found in self._queries.items():
+            out.setdefault(name, {})[tuple(rest)] = found.ids  # type: ignore[index]
+        return out
+
+    def resolved_refs(self) -> dict[str, dict[str, str]]:
+        """Gives source -> reference (as that source resolves it) -> run ID, for every reference."""
+        out: dict[str, dict[str, str]] = {}
+        for ref, run in self._refs.items():
+            source_name, sep, rest = ref.partition(":")
+            wanted = rest if sep and source_name in self.configured else ref
+            out.setdefault(run.source, {})[wanted] = run.id
+        return out
+
+    def canonical_runs(self) -> list[Run]:
+        """Gives every run this build resolved, once each."""
+        return list(self._canonical.values())
 
     def runs(self, spec: Any, named: Mapping[str, RunSet]) -> RunSet:
         """Gives the runs a `runs:` value names: a set, refs, `a + b`, or a query mapping."""

@@ -58,6 +58,7 @@ def build_with_mkdocs(
         )
     plugin.cli_driven = True
     plugin.pdf_links = pdf_links
+    plugin.data_mode = project.data_mode
     try:
         build(config)
     except MkDocsException as exc:

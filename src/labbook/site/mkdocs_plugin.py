@@ -49,6 +49,7 @@ class LabbookPlugin(BasePlugin[LabbookConfig]):  # type: ignore[no-untyped-call]
     def __init__(self) -> None:
         self.compiler: ProjectCompiler | None = None
         self.pdf_links = False  # `labbook build --pdf`: each page links its PDF
+        self.data_mode = "prefer"  # `labbook build --offline` / `--refresh` set it
         self.pages: dict[str, CompiledPage] = {}
         self.errors: list[LabbookError] = []
         self.warnings: list[LabbookError] = []
@@ -89,6 +90,7 @@ class LabbookPlugin(BasePlugin[LabbookConfig]):  # type: ignore[no-untyped-call]
             self.compiler = live.compiler_for(config_file, settings, Path(config.docs_dir))
         else:
             project = Project.from_settings(config_file, settings, Path(config.docs_dir))
+            project.data_mode = self.data_mode
             self.compiler = ProjectCompiler(project, pdf_links=self.pdf_links)
         self.pages = {}
         self.errors = []

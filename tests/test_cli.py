@@ -536,7 +536,7 @@ def test_unknown_plugin_option(project: Path, capsys: pytest.CaptureFixture[str]
     line = config.splitlines().index("      max_points: 1500") + 1
     assert err == (
         f"error: mkdocs.yml:{line}: unknown labbook option 'max_point'. "
-        "valid options: sources, notebook, max_points, enabled, goals\n"
+        "valid options: sources, notebook, max_points, enabled, goals, cache\n"
     )
 
 

@@ -59,7 +59,6 @@ def _exit_code(errors: int, warnings: int, strict: bool) -> int:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from .project import Project
     from .site.build import build_site
 
     project = _load_project(args)
@@ -136,7 +135,6 @@ def cmd_pdf(args: argparse.Namespace) -> int:
 
     from .export.pdf import PdfJob, write_pdfs
     from .git import GitHistory
-    from .project import Project
     from .report.compile import ProjectCompiler
 
     project = _load_project(args)
@@ -157,6 +155,7 @@ def cmd_pdf(args: argparse.Namespace) -> int:
                 relative = _relative_to(path, project.docs_dir)
                 target = out_dir / relative.with_suffix(".pdf")
             jobs.append(PdfJob(page, Path(media), target))
+        compiler.finish()
         result = write_pdfs(
             project,
             jobs,
@@ -180,7 +179,6 @@ def cmd_export(args: argparse.Namespace) -> int:
     import tempfile
 
     from .export.gfm import write_gfm
-    from .project import Project
     from .report.compile import ProjectCompiler
 
     project = _load_project(args)
@@ -188,6 +186,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     compiler = ProjectCompiler(project, root_url="", math_source=True)
     with tempfile.TemporaryDirectory(prefix="labbook-media-") as media:
         page = compiler.compile_file(path)
+        compiler.finish()
         from .report.compile import write_page_files
 
         write_page_files([page], Path(media))

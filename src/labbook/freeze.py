@@ -45,6 +45,7 @@ def freeze(project: Project, reports: Sequence[Path] | None = None) -> FreezeRes
         result.errors.extend(page.errors)
         result.warnings.extend(page.warnings)
     result.warnings.extend(compiler.source_errors)
+    compiler.finish()
     resolver = compiler.resolver
     freezers: dict[str, Freezer] = {}
 

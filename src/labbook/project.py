@@ -98,9 +98,10 @@ class LabbookConfig(Config):  # type: ignore[no-untyped-call]
     max_points = _MaxPoints(int, default=DEFAULT_MAX_POINTS)
     enabled = c.Type(bool, default=True)
     goals = _Goals()
+    cache = c.Type(bool, default=True)
 
 
-OPTION_NAMES = ("sources", "notebook", "max_points", "enabled", "goals")
+OPTION_NAMES = ("sources", "notebook", "max_points", "enabled", "goals", "cache")
 
 
 def validate_options(options: Mapping[str, Any], config_file: Path) -> LabbookConfig:
@@ -155,6 +156,7 @@ class LabbookSettings:
     notebook: bool = False
     max_points: int = DEFAULT_MAX_POINTS
     goals: dict[str, str] = field(default_factory=dict)  # metric key -> "min" | "max"
+    cache: bool = True  # read sources through the run cache under .labbook/cache/runs
 
     @classmethod
     def from_config(cls, config: LabbookConfig) -> LabbookSettings:
@@ -164,6 +166,7 @@ class LabbookSettings:
             notebook=bool(config["notebook"]),
             max_points=int(config["max_points"]),
             goals=dict(config["goals"]),
+            cache=bool(config["cache"]),
         )
 
     @classmethod
@@ -226,6 +229,9 @@ class Project:
         self.failed_sources: dict[str, LabbookError] = {}
         # "prefer" snapshots where they answer, "refresh" from the trackers, or "offline".
         self.data_mode = "prefer"
+        # Read sources through the run cache under .labbook/cache (`cache: false` in
+        # mkdocs.yml turns it off).
+        self.cache = settings.cache
 
     @classmethod
     def load(cls, config_file: str | Path = "mkdocs.yml") -> Project:
@@ -255,16 +261,33 @@ class Project:
         """Gives name -> Source for every configured source that opens; failures are kept."""
         if self._sources is None:
             self._sources = {}
-            for name, spec in self.settings.sources.items():
+            for name in self.settings.sources:
                 try:
-                    self._sources[name] = open_source(
-                        spec.uri, name=name, base_dir=self.root, **spec.options
-                    )
+                    self._sources[name] = self.open(name)
                 except LabbookError as exc:
                     exc.located(file=self.config_file)
                     self.source_errors.append(exc)
                     self.failed_sources[name] = exc
         return self._sources
+
+    def open(self, name: str) -> Source:
+        """Opens one configured source, read through the run cache unless `cache` is off."""
+        spec = self.settings.sources[name]
+        source = open_source(spec.uri, name=name, base_dir=self.root, **spec.options)
+        if not self.cache:
+            return source
+        from .sources.cached import CachedSource, source_folder
+
+        folder = source_folder(self.root, name, source.uri)
+        return CachedSource(source, folder, read=self.data_mode != "refresh")
+
+    def flush_cache(self) -> None:
+        """Writes what this build added to the run cache."""
+        from .sources.cached import CachedSource
+
+        for source in (self._sources or {}).values():
+            if isinstance(source, CachedSource):
+                source.flush()
 
     def snapshots(self) -> dict[str, SourceSnapshot]:
         """Gives each configured source's snapshot under .labbook/snapshots (those that have one).

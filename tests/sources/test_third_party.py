@@ -19,6 +19,7 @@ from labbook.cli import main
 from labbook.project import Project
 from labbook.site.build import build_site
 from labbook.sources import open_source, source_schemes
+from labbook.sources.cached import CachedSource
 
 # Two runs of a sweep, long format: one point a row, params as `params.K` rows.
 POINTS = """\
@@ -97,7 +98,8 @@ def test_the_scheme_comes_from_the_entry_point_alone() -> None:
 def test_a_report_over_the_source_builds_with_its_values(tmp_path: Path, uri: str) -> None:
     project_dir = make_project(tmp_path / "book", uri)
     project = Project.load(project_dir / "mkdocs.yml")
-    assert type(project.sources["demo"]).__name__ == "CsvDemoSource"
+    source = project.sources["demo"]
+    assert isinstance(source, CachedSource) and type(source.live).__name__ == "CsvDemoSource"
     result = build_site(project, project_dir / "site")
     assert result.errors == [] and result.warnings == []
     page = (project_dir / "site" / "index.html").read_text(encoding="utf-8")

@@ -136,6 +136,7 @@ def check_project(project: Project) -> CheckResult:
         result.warnings.extend(page.warnings)
         result.notes.extend(page.notes)
     result.source_problems = compiler.source_errors
+    compiler.finish()
     return result
 
 

@@ -510,6 +510,10 @@ class ProjectCompiler:
         errors.extend(e for e in self.resolver.problems if str(e) not in seen)
         return errors
 
+    def finish(self) -> None:
+        """Ends the build: writes what it added to the run cache."""
+        self.project.flush_cache()
+
     def display_path(self, path: Path) -> str:
         try:
             return str(path.resolve().relative_to(self.project.root))

@@ -429,7 +429,7 @@ class Resolver:
         """Gives source -> query -> run IDs, for every query this build answered."""
         out: dict[str, dict[QueryKey, list[str]]] = {}
         for (name, *rest), found in self._queries.items():
-            out.setdefault(name, {})[tuple(rest)] = found.ids  # type: ignore[index]
+            out.setdefault(name, {})[tuple(rest)] = found.ids
         return out
 
     def resolved_refs(self) -> dict[str, dict[str, str]]:

@@ -13,7 +13,6 @@ for a rebuild; without it, it is read once per serve.
 from __future__ import annotations
 
 import logging
-import os
 import tempfile
 import threading
 import time
@@ -25,7 +24,7 @@ from ..errors import LabbookError
 from ..project import LabbookSettings, Project
 from ..report.compile import ProjectCompiler
 from ..report.resolve import Resolver
-from ..sources.base import Source, open_source
+from ..sources.base import Fingerprint, Source, fingerprint
 
 log = logging.getLogger("mkdocs.plugins.labbook")
 
@@ -33,28 +32,6 @@ log = logging.getLogger("mkdocs.plugins.labbook")
 poll_seconds: float | None = None
 # True once `mkdocs serve` (or `labbook serve`) started: rebuilds then never abort.
 serving = False
-
-Fingerprint = tuple[tuple[str, int, int], ...]
-
-
-def fingerprint(paths: list[Path]) -> Fingerprint:
-    """Gives every file under the paths with its size and modification time, sorted."""
-    found: list[tuple[str, int, int]] = []
-    for path in paths:
-        if path.is_file():
-            stat = path.stat()
-            found.append((str(path), stat.st_size, stat.st_mtime_ns))
-            continue
-        for folder, _dirs, files in os.walk(path):
-            for name in files:
-                full = os.path.join(folder, name)
-                try:
-                    stat = os.stat(full)
-                except OSError:
-                    continue  # removed while walking: the next fingerprint will say so
-                found.append((full, stat.st_size, stat.st_mtime_ns))
-    return tuple(sorted(found))
-
 
 @dataclass
 class LiveState:
@@ -110,11 +87,8 @@ def _refresh(state: LiveState) -> list[str]:
             changed = current != state.fingerprints.get(name)
             state.fingerprints[name] = current
         if changed:
-            spec = state.project.settings.sources[name]
             try:
-                fresh = open_source(
-                    spec.uri, name=name, base_dir=state.project.root, **spec.options
-                )
+                fresh = state.project.open(name)
             except LabbookError:
                 continue  # keep what was read; the next rebuild tries again
             source.close()

@@ -137,6 +137,7 @@ class LabbookPlugin(BasePlugin[LabbookConfig]):  # type: ignore[no-untyped-call]
         if self.compiler is None:
             return
         write_page_files(self.pages.values(), Path(config.site_dir))
+        self.compiler.finish()
         # Source problems last: a tracker that did not answer is only known once reports
         # have asked it. Each problem is logged once, with the places it broke.
         self.warnings.extend(self.compiler.source_errors)

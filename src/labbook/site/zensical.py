@@ -203,6 +203,7 @@ def stage(
         else:
             shutil.copy2(src, dest)
     write_page_files(pages, docs)
+    compiler.finish()
     for asset in site_assets():
         target = docs / asset.dest
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -16,6 +16,7 @@ method with `getattr`.
 | `run_dir`, `artifact_path`, `read_artifact` | no folder, no local file; bytes from the file |
 | `list_artifacts` (a tracker that lists them on request) | `run.artifacts` as read |
 | `watched_paths`, `remote` | nothing to watch, not remote |
+| `state_token`, `run_token` (what the run cache trusts) | the watched files' sizes and times; a run's fields and folder |
 | `problems`, `close`, `detect` | none, nothing to close, detects nothing |
 """
 
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import difflib
 import inspect
+import os
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Sequence
@@ -38,6 +40,7 @@ from ..errors import AmbiguousRun, QueryError, RunDataError, RunNotFound, Source
 from ..model import Run, RunSet, Series
 from ..query import Expr, OrderKey, matches, parse_filter, parse_order_by, sort_runs
 from ..registry import load_class, registered
+from ..runrecord import digest, run_record
 
 MIN_PREFIX = 6
 
@@ -237,6 +240,27 @@ class Source(ABC):
         """Gives the files and folders whose change means the runs changed ([]: nothing local)."""
         return []
 
+    def state_token(self) -> str | None:
+        """Gives a token that changes whenever any run changes; None when that cannot be told cheaply.
+
+        The run cache trusts everything it kept while the token is unchanged. The default
+        is every watched file's size and modification time; a source with nothing to
+        watch (a tracking server) has none, so it is listed on every build.
+        """
+        paths = self.watched_paths()
+        if self.remote or not paths:
+            return None
+        return digest(fingerprint(paths))
+
+    def run_token(self, run: Run) -> str | None:
+        """Gives a token that changes whenever this run changes (None: never trust a cache of it).
+
+        The default is the run's own fields (status, times, params, tags, summary) and,
+        when it has a folder, every file's size and modification time in it.
+        """
+        folder = self.run_dir(run)
+        return digest([run_record(run), fingerprint([folder]) if folder is not None else None])
+
     def close(self) -> None:
         """Lets go of what the source holds open (a database connection); reading reopens it."""
         return None  # the default holds nothing open
@@ -271,6 +295,28 @@ class Source(ABC):
         except (AmbiguousRun, RunNotFound) as exc:
             exc.source = self.uri
             raise
+
+
+Fingerprint = tuple[tuple[str, int, int], ...]
+
+
+def fingerprint(paths: Sequence[Path]) -> Fingerprint:
+    """Gives every file under the paths with its size and modification time, sorted."""
+    found: list[tuple[str, int, int]] = []
+    for path in paths:
+        if path.is_file():
+            stat = path.stat()
+            found.append((str(path), stat.st_size, stat.st_mtime_ns))
+            continue
+        for folder, _dirs, files in os.walk(path):
+            for name in files:
+                full = os.path.join(folder, name)
+                try:
+                    stat = os.stat(full)
+                except OSError:
+                    continue  # removed while walking: the next fingerprint will say so
+                found.append((full, stat.st_size, stat.st_mtime_ns))
+    return tuple(sorted(found))
 
 
 def check_sample_request(max_points: int, start_step: int | None, end_step: int | None) -> None:

@@ -119,7 +119,11 @@ CSV_HEADER = ("key", "step", "value", "time")
 
 
 def _number(value: float) -> str:
-    return repr(float(value)) if math.isfinite(value) else ("nan" if math.isnan(value) else repr(value))
+    return (
+        repr(float(value))
+        if math.isfinite(value)
+        else ("nan" if math.isnan(value) else repr(value))
+    )
 
 
 def series_csv(series: Iterable[Series]) -> str:
@@ -131,7 +135,9 @@ def series_csv(series: Iterable[Series]) -> str:
         for step, value, time in zip(
             item.steps.tolist(), item.values.tolist(), item.times.tolist(), strict=True
         ):
-            writer.writerow((item.key, step, _number(value), "" if math.isnan(time) else _number(time)))
+            writer.writerow(
+                (item.key, step, _number(value), "" if math.isnan(time) else _number(time))
+            )
     return out.getvalue()
 
 

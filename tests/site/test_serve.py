@@ -113,6 +113,25 @@ def test_serve_rebuilds_when_a_local_run_changes(served: tuple[Path, str, Path])
     assert "re-reading sweeps" not in text
 
 
+def test_serve_recompiles_only_the_edited_report(served: tuple[Path, str, Path]) -> None:
+    root, url, log = served
+    other = root / "reports" / "other.md"
+    other.write_text('# Other\n\nOTHER[{{ run("local:55099931").params["lr"] }}]\n')
+    wait_for(url + "other/", "OTHER[0.1]", 120)
+    wait_for(url, "LR[0.1]", 30)
+    before = log.read_text()
+    index = root / "reports" / "index.md"
+    index.write_text(index.read_text().replace("# Live", "# Live, edited"))
+    wait_for(url, "Live, edited", 60)
+    deadline = time.monotonic() + 30
+    while "compiled" not in log.read_text()[len(before) :] and time.monotonic() < deadline:
+        time.sleep(0.2)
+    after = log.read_text()[len(before) :]
+    # The edited report alone was compiled again; the other page kept its compiled form.
+    assert "labbook: compiled 1 of 2 report(s): reports/index.md" in after, after
+    assert "OTHER[0.1]" in (fetch(url + "other/") or "")
+
+
 def test_serve_keeps_serving_through_report_errors(served: tuple[Path, str, Path]) -> None:
     root, url, log = served
     wait_for(url, "LR[0.1]", 120)

@@ -467,7 +467,12 @@ class ProjectCompiler:
         pdf_links: bool = False,
         source_relative: bool = False,
         math_source: bool = False,
+        memo: dict[Path, tuple[str, CompiledPage]] | None = None,
     ) -> None:
+        # Live preview's pages of the previous build, by file: a report whose text did not
+        # change (while no source did) is not compiled again. None: compile every report.
+        self.memo = memo
+        self.compiled: list[Path] = []  # the reports this compiler compiled, in order
         self.math_source = math_source
         # Zensical rewrites relative URLs in a page as relative to its Markdown file (MkDocs
         # leaves raw HTML alone): then links count from the file, not from the page.
@@ -527,7 +532,14 @@ class ProjectCompiler:
             try:
                 if text is None:
                     text = read_report(path, display)
+                kept = self.memo.get(path) if self.memo is not None else None
+                if kept is not None and kept[0] == text:
+                    advance("compiling reports", total=self._report_count())
+                    return kept[1]
+                self.compiled.append(path)
                 page = self._compile(path, text, display)
+                if self.memo is not None and not page.errors:
+                    self.memo[path] = (text, page)
             except LabbookError as exc:
                 page = failed_page(path, exc)
             except Exception as exc:  # a bug must cost one report, not the whole build or check

@@ -228,7 +228,9 @@ class Resolver:
                 self.frozen_at.setdefault(run.ref, snapshot.read_at(run.id))
         return runs
 
-    def _frozen_query(self, name: str, key: QueryKey, *, fallback: bool = False) -> list[Run] | None:
+    def _frozen_query(
+        self, name: str, key: QueryKey, *, fallback: bool = False
+    ) -> list[Run] | None:
         snapshot = self.snapshots.get(name)
         if snapshot is None or (self.mode == "refresh" and not fallback):
             return None

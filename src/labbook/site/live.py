@@ -33,6 +33,7 @@ poll_seconds: float | None = None
 # True once `mkdocs serve` (or `labbook serve`) started: rebuilds then never abort.
 serving = False
 
+
 @dataclass
 class LiveState:
     """What one served project keeps between rebuilds."""
@@ -42,6 +43,9 @@ class LiveState:
     fingerprints: dict[str, Fingerprint] = field(default_factory=dict)
     polled_at: float = field(default_factory=time.monotonic)
     reopened: list[str] = field(default_factory=list)  # the last rebuild's, for tests and -v
+    # The pages of the last build by report file, with the text they were compiled from:
+    # editing one report compiles that one only. Emptied when any source changes.
+    pages: dict[Path, tuple[str, Any]] = field(default_factory=dict)
 
 
 _states: dict[Path, LiveState] = {}
@@ -55,8 +59,9 @@ def compiler_for(config_file: Path, settings: LabbookSettings, docs_dir: Path) -
         state = _states.get(key)
         if state is None or state.project.settings != settings:
             project = Project.from_settings(config_file, settings, docs_dir)
-            compiler = ProjectCompiler(project)
-            state = LiveState(project, compiler.resolver)
+            pages: dict[Path, tuple[str, Any]] = {}
+            compiler = ProjectCompiler(project, memo=pages)
+            state = LiveState(project, compiler.resolver, pages=pages)
             state.fingerprints = {
                 name: fingerprint(source.watched_paths())
                 for name, source in project.sources.items()
@@ -69,7 +74,8 @@ def compiler_for(config_file: Path, settings: LabbookSettings, docs_dir: Path) -
                 "labbook: re-reading %s (changed); the other sources are kept",
                 ", ".join(state.reopened),
             )
-        return ProjectCompiler(state.project, resolver=state.resolver)
+            state.pages.clear()  # any page may show runs of the changed source
+        return ProjectCompiler(state.project, resolver=state.resolver, memo=state.pages)
 
 
 def _refresh(state: LiveState) -> list[str]:

@@ -138,6 +138,14 @@ class LabbookPlugin(BasePlugin[LabbookConfig]):  # type: ignore[no-untyped-call]
             return
         write_page_files(self.pages.values(), Path(config.site_dir))
         self.compiler.finish()
+        if live.serving:
+            compiled = [self.compiler.display_path(p) for p in self.compiler.compiled]
+            log.info(
+                "labbook: compiled %d of %d report(s)%s",
+                len(compiled),
+                len(self.pages),
+                f": {', '.join(compiled)}" if compiled else "",
+            )
         # Source problems last: a tracker that did not answer is only known once reports
         # have asked it. Each problem is logged once, with the places it broke.
         self.warnings.extend(self.compiler.source_errors)

@@ -315,7 +315,13 @@ class CachedSource(Source):
             return [SourceError(**p) for p in index["problems"]]
         found = self.live.problems()
         index["problems"] = [
-            {"message": p.message, "file": p.file, "line": p.line, "source": p.source, "hint": p.hint}
+            {
+                "message": p.message,
+                "file": p.file,
+                "line": p.line,
+                "source": p.source,
+                "hint": p.hint,
+            }
             for p in found
             if type(p) is SourceError
         ]

@@ -232,6 +232,32 @@ def cmd_freeze(args: argparse.Namespace) -> int:
     return _exit_code(errors, warnings, False)
 
 
+def cmd_cache(args: argparse.Namespace) -> int:
+    import shutil
+
+    from .project import Project
+    from .sources.cached import cache_usage
+
+    project = Project.load(args.config_file)
+    folder = project.root / ".labbook" / "cache"
+    usage = cache_usage(project.root)
+    total = sum(size for *_, size in usage)
+    if args.action == "clear":
+        shutil.rmtree(folder, ignore_errors=True)
+        print(f"removed {_relative_to(folder, project.root)} ({total / 1024:.1f} KiB)")
+        return EXIT_OK
+    if not usage:
+        print(f"no cache in {_relative_to(folder, project.root)}: the next build fills it")
+        return EXIT_OK
+    rows = [
+        {"part": name, "runs": runs or "", "files": files, "KiB": f"{size / 1024:.1f}"}
+        for name, runs, files, size in usage
+    ]
+    _print_table(rows)
+    print(f"{_relative_to(folder, project.root)}: {total / 1024:.1f} KiB in all")
+    return EXIT_OK
+
+
 def _report_path(project: Any, name: str) -> Path:
     path = Path(name)
     for candidate in (path, project.root / path, project.docs_dir / path):
@@ -497,6 +523,10 @@ def build_parser() -> argparse.ArgumentParser:
         "reports", nargs="*", metavar="REPORT.md", help="the reports to freeze (default: all)"
     )
     p.set_defaults(func=cmd_freeze)
+
+    p = with_config(sub.add_parser("cache", help="the cache of what builds read: info or clear"))
+    p.add_argument("action", choices=("info", "clear"), help="info: its size; clear: remove it")
+    p.set_defaults(func=cmd_cache)
 
     p = sub.add_parser("init", help="scaffold a project")
     p.add_argument("dir", nargs="?", default=".")

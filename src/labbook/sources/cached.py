@@ -334,3 +334,25 @@ class CachedSource(Source):
     def close(self) -> None:
         self.flush()
         self.live.close()
+
+
+def cache_usage(project_root: Path) -> list[tuple[str, int, int, int]]:
+    """Gives (part, runs, files, bytes) for each part of .labbook/cache: each source's runs, figures."""
+    base = project_root / ".labbook" / "cache"
+    out: list[tuple[str, int, int, int]] = []
+    if not base.is_dir():
+        return out
+    runs_root = cache_root(project_root)
+    parts = sorted(runs_root.iterdir()) if runs_root.is_dir() else []
+    for folder in [*parts, *sorted(p for p in base.iterdir() if p != runs_root)]:
+        files = [p for p in folder.rglob("*") if p.is_file()] if folder.is_dir() else [folder]
+        count = 0
+        if folder.parent == runs_root:
+            try:
+                index = json.loads((folder / INDEX).read_text(encoding="utf-8"))
+                count = len(index.get("runs") or {})
+            except (OSError, ValueError):
+                count = 0
+        name = f"runs of {folder.name}" if folder.parent == runs_root else folder.name
+        out.append((name, count, len(files), sum(p.stat().st_size for p in files)))
+    return out

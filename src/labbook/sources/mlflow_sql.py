@@ -20,6 +20,7 @@ import numpy as np
 
 from ..errors import SourceError
 from ..model import Run, Scalar, Series
+from ..runrecord import digest
 from .base import Query, Source
 from .mlflow_common import (
     ExperimentInfo,
@@ -139,6 +140,28 @@ class MlflowSqlSource(Source):
     def watched_paths(self) -> list[Path]:
         """Gives the database file: every write MLflow makes lands in it."""
         return [self.path]
+
+    def state_token(self) -> str | None:
+        """Gives the database's change counter with the file's size and time, and its WAL's.
+
+        SQLite bumps the counter in the file's header (bytes 24-27) on every committed
+        write; a database in WAL mode commits to the `-wal` file first, so its size and
+        time count too. None when the file cannot be read (the build then reads it).
+        """
+        parts: list[object] = []
+        try:
+            with self.path.open("rb") as handle:
+                header = handle.read(100)
+            stat = self.path.stat()
+        except OSError:
+            return None
+        parts.append([header[24:28].hex(), stat.st_size, stat.st_mtime_ns])
+        for suffix in ("-wal", "-journal"):
+            side = self.path.with_name(self.path.name + suffix)
+            if side.exists():
+                side_stat = side.stat()
+                parts.append([suffix, side_stat.st_size, side_stat.st_mtime_ns])
+        return digest(parts)
 
     @classmethod
     def detect(cls, path: Path) -> bool:

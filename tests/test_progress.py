@@ -30,7 +30,13 @@ def book(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+def cold(book: Path) -> None:
+    """Empties the caches: progress and timings are about reading runs and compiling reports."""
+    shutil.rmtree(book / ".labbook", ignore_errors=True)
+
+
 def run_piped(book: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    cold(book)
     return subprocess.run(
         [str(BIN / "labbook"), *args], cwd=book, capture_output=True, text=True, timeout=300
     )
@@ -38,6 +44,7 @@ def run_piped(book: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 def run_on_terminal(book: Path, *args: str) -> str:
     """Gives what a terminal shows while `labbook ARGS` runs with stderr on a pseudo-terminal."""
+    cold(book)
     leader, follower = pty.openpty()
     env = {**os.environ, "COLUMNS": "120", "TERM": "xterm"}
     process = subprocess.Popen(

@@ -3,7 +3,14 @@
 import labbook
 src = labbook.open_source("runs")
 runs = src.search(filter="params.lr > 0.05", order_by=["metrics.`val/acc` DESC"])
+
+The names below are loaded on first use, so `import labbook.cli` (and a warm build that
+finds every page in its cache) does not import NumPy and the sources.
 """
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from .errors import (
     AmbiguousRun,
@@ -17,10 +24,20 @@ from .errors import (
     SourceError,
     TrackerUnavailable,
 )
-from .model import Run, RunSet, Series
-from .sources.base import Source, open_source
+
+if TYPE_CHECKING:
+    from .model import Run, RunSet, Series
+    from .sources.base import Source, open_source
 
 __version__ = "0.1.0"
+
+_LAZY = {
+    "Run": "model",
+    "RunSet": "model",
+    "Series": "model",
+    "Source": "sources.base",
+    "open_source": "sources.base",
+}
 
 __all__ = [
     "AmbiguousRun",
@@ -40,3 +57,14 @@ __all__ = [
     "__version__",
     "open_source",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'labbook' has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value

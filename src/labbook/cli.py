@@ -10,12 +10,13 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import progress
-from .blocks.base import display_value
 from .errors import LabbookError
-from .model import Run, RunSet
+
+if TYPE_CHECKING:
+    from .model import Run
 
 EXIT_OK, EXIT_DATA, EXIT_USAGE = 0, 1, 2
 PAGE_SIZES = ("A4", "letter", "A5", "legal")  # as export.pdf takes them (not imported: --help)
@@ -187,7 +188,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="labbook-media-") as media:
         page = compiler.compile_file(path)
         compiler.finish()
-        from .report.compile import write_page_files
+        from .export.files import write_page_files
 
         write_page_files([page], Path(media))
         errors, warnings = _print_problems(page.errors, page.warnings + compiler.source_errors)
@@ -322,6 +323,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
     # One query over every source's runs, so order and limit are global.
     everything = [run for source in sources.values() for run in source.list_runs()]
     order_by = [args.order_by] if args.order_by else None
+    from .model import RunSet
+
     runs = RunSet(apply_query(everything, args.filter, order_by, args.limit))
     keys = sorted({k for r in runs for k, v in r.summary.items() if isinstance(v, int | float)})[:6]
     rows = [_run_row(r, keys) for r in runs]
@@ -339,6 +342,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 
 def _print_table(rows: list[dict[str, Any]]) -> None:
+    from .blocks.base import display_value
+
     if not rows:
         print("no runs")
         return
@@ -351,6 +356,7 @@ def _print_table(rows: list[dict[str, Any]]) -> None:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
+    from .blocks.base import display_value
     from .report.resolve import Resolver
 
     sources = _open_sources(args)

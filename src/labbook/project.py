@@ -13,10 +13,10 @@ from mkdocs.config.base import BaseConfigOption, Config, ValidationError
 
 from .errors import ConfigError, LabbookError
 from .goals import GOAL_MODES
-from .sources.base import Source, open_source
 
 if TYPE_CHECKING:
     from .snapshots import SourceSnapshot
+    from .sources.base import Source
 
 DEFAULT_MAX_POINTS = 1500
 
@@ -272,6 +272,8 @@ class Project:
 
     def open(self, name: str) -> Source:
         """Opens one configured source, read through the run cache unless `cache` is off."""
+        from .sources.base import open_source
+
         spec = self.settings.sources[name]
         source = open_source(spec.uri, name=name, base_dir=self.root, **spec.options)
         if not self.cache:

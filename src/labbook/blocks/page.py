@@ -13,9 +13,9 @@ from markupsafe import Markup
 
 from ..charts import color_for
 from ..escaping import escape_html
+from ..export.files import FILES_DIR
 from ..model import Run
 
-FILES_DIR = "assets/labbook/files"  # where `add_file` puts files, from the site root
 KIND_WORDS = {"fig": "Figure", "tbl": "Table"}
 
 

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
+
+FILES_DIR = "assets/labbook/files"  # where blocks put the files they copy, from the site root
 
 
 def write_atomically(target: Path, data: bytes) -> None:
@@ -20,3 +24,14 @@ def write_atomically(target: Path, data: bytes) -> None:
     except BaseException:
         Path(handle.name).unlink(missing_ok=True)
         raise
+
+
+def write_page_files(pages: Iterable[Any], root: Path) -> None:
+    """Writes the files the pages' blocks copied (named by content) under the site's root."""
+    folder = root / FILES_DIR
+    for page in pages:
+        for name, data in page.files.items():
+            target = folder / name
+            if not target.exists():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(data)

@@ -16,10 +16,9 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-from ..blocks.page import FILES_DIR
 from ..report.compile import CompiledPage
 from .figures import FigureExporter, print_figure
-from .files import write_atomically
+from .files import FILES_DIR, write_atomically
 
 _BLOCK_START = ('<div class="labbook-block', '<div class="admonition failure labbook-error"')
 

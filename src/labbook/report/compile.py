@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,10 +12,11 @@ from typing import Any
 import yaml
 
 from ..blocks.base import Block, BlockContext
-from ..blocks.page import FILES_DIR, PageContext
+from ..blocks.page import PageContext
 from ..blocks.registry import block_kinds, load_block
 from ..errors import LabbookError, ReportError, ReportErrors, at_place
 from ..escaping import defuse_marked_sections, escape_html
+from ..export.files import write_page_files as write_page_files  # re-exported
 from ..git import FileHistory, GitHistory
 from ..goals import Goals, Note
 from ..model import Run, RunSet
@@ -431,17 +432,6 @@ def page_dir(project: Project, path: Path) -> Path | None:
 def pdf_path(report: Path) -> str:
     """Gives where `build --pdf` puts a report's PDF, from the site's root."""
     return "pdf/" + report.with_suffix(".pdf").as_posix()
-
-
-def write_page_files(pages: Iterable[CompiledPage], root: Path) -> None:
-    """Writes the files the pages' blocks copied (named by content) under the site's root."""
-    folder = root / FILES_DIR
-    for page in pages:
-        for name, data in page.files.items():
-            target = folder / name
-            if not target.exists():
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(data)
 
 
 def _figure_kind(kind: str) -> str | None:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import ConfigError, LabbookError, ReportError
+from ..pagecache import CachedPage
 from ..project import Project
-from ..report.compile import CompiledPage
-from .zensical import build_with_zensical
+
+if TYPE_CHECKING:  # a warm build whose pages are all cached never imports the compiler
+    from ..report.compile import CompiledPage
 
 ENGINES = ("mkdocs", "zensical")
 
@@ -59,6 +62,7 @@ def build_with_mkdocs(
     plugin.cli_driven = True
     plugin.pdf_links = pdf_links
     plugin.data_mode = project.data_mode
+    plugin.use_page_cache = project.cache
     try:
         build(config)
     except MkDocsException as exc:
@@ -75,7 +79,8 @@ def build_with_mkdocs(
         pages=len(plugin.pages),
         errors=list(plugin.errors),
         warnings=list(plugin.warnings),
-        compiled=list(plugin.pages.values()),
+        # Pages the page cache gave are not compiled ones; builds that need those turn it off.
+        compiled=[p for p in plugin.pages.values() if not isinstance(p, CachedPage)],
     )
 
 
@@ -104,6 +109,8 @@ def build_site(
     if engine == "mkdocs":
         result = build_with_mkdocs(project, target, strict=strict, pdf_links=pdf)
     elif engine == "zensical":
+        from .zensical import build_with_zensical
+
         pages, source_errors = build_with_zensical(project, target, strict=strict, pdf_links=pdf)
         result = BuildResult.from_pages(pages, source_errors, target)
     else:

@@ -18,13 +18,16 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import LabbookError
+from ..fingerprint import Fingerprint, fingerprint
 from ..project import LabbookSettings, Project
-from ..report.compile import ProjectCompiler
-from ..report.resolve import Resolver
-from ..sources.base import Fingerprint, Source, fingerprint
+
+if TYPE_CHECKING:  # the compiler is imported when a build first needs it
+    from ..report.compile import ProjectCompiler
+    from ..report.resolve import Resolver
+    from ..sources.base import Source
 
 log = logging.getLogger("mkdocs.plugins.labbook")
 
@@ -54,6 +57,8 @@ _lock = threading.Lock()
 
 def compiler_for(config_file: Path, settings: LabbookSettings, docs_dir: Path) -> ProjectCompiler:
     """Gives the compiler for the next rebuild, re-reading only the sources that changed."""
+    from ..report.compile import ProjectCompiler
+
     key = config_file.resolve()
     with _lock:
         state = _states.get(key)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
@@ -13,11 +14,15 @@ from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 
 from ..errors import LabbookError
+from ..export.files import write_page_files
+from ..pagecache import CachedPage, PageCache
 from ..problems import group_problems
 from ..project import LabbookConfig, LabbookSettings, Project, validate_options
-from ..report.compile import CompiledPage, ProjectCompiler, write_page_files
 from . import live
 from .assets import MARKDOWN_EXTENSIONS, overrides_dir, scripts, site_assets, stylesheets
+
+if TYPE_CHECKING:  # the compiler is imported on the first page the page cache lacks
+    from ..report.compile import CompiledPage, ProjectCompiler
 
 log = logging.getLogger("mkdocs.plugins.labbook")
 
@@ -48,9 +53,14 @@ class LabbookPlugin(BasePlugin[LabbookConfig]):  # type: ignore[no-untyped-call]
 
     def __init__(self) -> None:
         self.compiler: ProjectCompiler | None = None
+        self.project: Project | None = None
         self.pdf_links = False  # `labbook build --pdf`: each page links its PDF
         self.data_mode = "prefer"  # `labbook build --offline` / `--refresh` set it
-        self.pages: dict[str, CompiledPage] = {}
+        # Builds that need every page compiled (`--pdf`, versions) turn the page cache off.
+        self.use_page_cache = True
+        self.page_cache: PageCache | None = None
+        self._manifest_kept = False
+        self.pages: dict[str, CompiledPage | CachedPage] = {}
         self.errors: list[LabbookError] = []
         self.warnings: list[LabbookError] = []
         self.current_page: str | None = None  # the page MkDocs is reading or rendering
@@ -85,13 +95,19 @@ class LabbookPlugin(BasePlugin[LabbookConfig]):  # type: ignore[no-untyped-call]
     def on_pre_build(self, *, config: MkDocsConfig) -> None:
         config_file = Path(config.config_file_path)
         settings = LabbookSettings.from_config(self.config)
+        self.compiler = None
+        self.page_cache = None
+        self._manifest_kept = False
         if live.serving:
             # Live preview re-reads only the sources whose data changed.
             self.compiler = live.compiler_for(config_file, settings, Path(config.docs_dir))
+            self.project = self.compiler.project
         else:
-            project = Project.from_settings(config_file, settings, Path(config.docs_dir))
-            project.data_mode = self.data_mode
-            self.compiler = ProjectCompiler(project, pdf_links=self.pdf_links)
+            self.project = Project.from_settings(config_file, settings, Path(config.docs_dir))
+            self.project.data_mode = self.data_mode
+            if settings.cache and self.use_page_cache and not self.pdf_links:
+                key = {"settings": asdict(settings), "data": self.data_mode}
+                self.page_cache = PageCache(self.project.root, json_safe(key))
         self.pages = {}
         self.errors = []
         self.warnings = []
@@ -121,11 +137,21 @@ class LabbookPlugin(BasePlugin[LabbookConfig]):  # type: ignore[no-untyped-call]
     def on_page_markdown(
         self, markdown: str, *, page: Page, config: MkDocsConfig, files: Files
     ) -> str | None:
-        if not self.config.enabled or self.compiler is None or page.file.abs_src_path is None:
+        if not self.config.enabled or self.project is None or page.file.abs_src_path is None:
             return markdown
         # The file itself, not `markdown`: MkDocs has stripped the front matter (which names
         # the runs), and errors must give the line numbers of the file the author edits.
-        compiled = self.compiler.compile_file(Path(page.file.abs_src_path))
+        path = Path(page.file.abs_src_path)
+        text = _read_text(path)
+        compiled: CompiledPage | CachedPage | None = None
+        if self.page_cache is not None and text is not None:
+            compiled = self.page_cache.get(path, text)
+        if compiled is None:
+            compiled = self._compiler().compile_file(path, text)
+            if self.page_cache is not None and text is not None:
+                if not self._manifest_kept:
+                    self._keep_sources_manifest([])
+                self.page_cache.put(compiled, text)
         self.pages[page.file.src_uri] = compiled
         self.errors.extend(compiled.errors)
         self.warnings.extend(compiled.warnings)
@@ -133,11 +159,40 @@ class LabbookPlugin(BasePlugin[LabbookConfig]):  # type: ignore[no-untyped-call]
             page.meta["title"] = compiled.title
         return compiled.markdown
 
-    def on_post_build(self, *, config: MkDocsConfig) -> None:
+    def _compiler(self) -> ProjectCompiler:
         if self.compiler is None:
+            from ..report.compile import ProjectCompiler
+
+            assert self.project is not None
+            self.compiler = ProjectCompiler(self.project, pdf_links=self.pdf_links)
+        return self.compiler
+
+    def _keep_sources_manifest(self, problems: list[LabbookError]) -> None:
+        """Tells the page cache which files each source reads (and what they lack)."""
+        assert self.page_cache is not None and self.compiler is not None
+        self._manifest_kept = True
+        project = self.compiler.project
+        paths = {
+            name: ([] if s.remote else s.watched_paths()) for name, s in project.sources.items()
+        }
+        for name in project.failed_sources:
+            paths[name] = []  # a source that would not open: nothing to trust
+        self.page_cache.write_manifest(paths, problems)
+
+    def on_post_build(self, *, config: MkDocsConfig) -> None:
+        if self.project is None:
             return
         write_page_files(self.pages.values(), Path(config.site_dir))
+        if self.compiler is None:
+            # Every page came from the page cache: no source was opened this build, so
+            # their problems are those the last build that opened them found.
+            assert self.page_cache is not None
+            self.warnings.extend(self.page_cache.source_problems())
+            self._report()
+            return
         self.compiler.finish()
+        if self.page_cache is not None and self._manifest_kept:
+            self._keep_sources_manifest(self.compiler.source_errors)
         if live.serving:
             compiled = [self.compiler.display_path(p) for p in self.compiler.compiled]
             log.info(
@@ -149,6 +204,9 @@ class LabbookPlugin(BasePlugin[LabbookConfig]):  # type: ignore[no-untyped-call]
         # Source problems last: a tracker that did not answer is only known once reports
         # have asked it. Each problem is logged once, with the places it broke.
         self.warnings.extend(self.compiler.source_errors)
+        self._report()
+
+    def _report(self) -> None:
         if self.cli_driven:
             return
         problems = group_problems(self.errors, self.warnings)
@@ -164,3 +222,24 @@ class LabbookPlugin(BasePlugin[LabbookConfig]):  # type: ignore[no-untyped-call]
         if self.compiler is not None:
             live.watch(server, self.compiler.project.sources)
         return server
+
+
+def _read_text(path: Path) -> str | None:
+    """Gives a report's text as the compiler reads it; None when it cannot (the compiler says why)."""
+    try:
+        return path.read_bytes().decode("utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def json_safe(value: Any) -> Any:
+    """Gives settings as plain JSON data (mappings, lists, text and numbers)."""
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    if hasattr(value, "items"):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    return str(value)

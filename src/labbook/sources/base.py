@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import difflib
 import inspect
-import os
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Sequence
@@ -37,10 +36,11 @@ import numpy as np
 
 from ..charts import downsample
 from ..errors import AmbiguousRun, QueryError, RunDataError, RunNotFound, SourceError
+from ..fingerprint import digest, fingerprint
 from ..model import Run, RunSet, Series
 from ..query import Expr, OrderKey, matches, parse_filter, parse_order_by, sort_runs
 from ..registry import load_class, registered
-from ..runrecord import digest, run_record
+from ..runrecord import run_record
 
 MIN_PREFIX = 6
 
@@ -295,28 +295,6 @@ class Source(ABC):
         except (AmbiguousRun, RunNotFound) as exc:
             exc.source = self.uri
             raise
-
-
-Fingerprint = tuple[tuple[str, int, int], ...]
-
-
-def fingerprint(paths: Sequence[Path]) -> Fingerprint:
-    """Gives every file under the paths with its size and modification time, sorted."""
-    found: list[tuple[str, int, int]] = []
-    for path in paths:
-        if path.is_file():
-            stat = path.stat()
-            found.append((str(path), stat.st_size, stat.st_mtime_ns))
-            continue
-        for folder, _dirs, files in os.walk(path):
-            for name in files:
-                full = os.path.join(folder, name)
-                try:
-                    stat = os.stat(full)
-                except OSError:
-                    continue  # removed while walking: the next fingerprint will say so
-                found.append((full, stat.st_size, stat.st_mtime_ns))
-    return tuple(sorted(found))
 
 
 def check_sample_request(max_points: int, start_step: int | None, end_step: int | None) -> None:

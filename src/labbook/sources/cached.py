@@ -30,9 +30,9 @@ from typing import Any
 
 from ..errors import SourceError
 from ..export.files import write_atomically
+from ..fingerprint import digest
 from ..model import Run, Series
 from ..runrecord import (
-    digest,
     file_name,
     load_series_arrays,
     run_from_record,

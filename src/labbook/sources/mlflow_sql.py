@@ -19,8 +19,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..errors import SourceError
+from ..fingerprint import digest
 from ..model import Run, Scalar, Series
-from ..runrecord import digest
 from .base import Query, Source
 from .mlflow_common import (
     ExperimentInfo,

@@ -3,6 +3,11 @@
 Zensical reads mkdocs.yml but runs no MkDocs plugins, so labbook does its plugin's work
 up front: every report becomes a generator-neutral page in `.labbook/zensical/docs`, the
 assets are copied beside them, and a staged config without the labbook plugin points there.
+
+A version (`build --version V --engine zensical`) gets Material's own version selector:
+Zensical ships it unchanged, so the staged config sets `extra.version.provider: mike` as
+the plugin does, each page gets its version note, and the Changes page is written into the
+staged docs as Markdown with one raw HTML block.
 """
 
 from __future__ import annotations

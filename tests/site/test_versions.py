@@ -371,3 +371,21 @@ def test_zensical_version_gets_the_same_selector(
     visit.page.goto(f"{origin}/v3/lr-sweep/{href}")
     assert visit.page.url.startswith(f"{origin}/v")
     assert visit.page.locator(".labbook-plot").count() > 0  # a real page of that version
+
+
+@pytest.mark.parametrize("name", ["../v1", "v1/x", ".hidden", "<b>", "versions.json", ""])
+def test_a_name_that_cannot_be_a_folder_is_refused(
+    versioned: Versioned, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    config = str(versioned.project / "mkdocs.yml")
+    code, _, err = run_cli(capsys, "build", "-f", config, "--version", name)
+    assert code == 2 and "cannot be a version name" in err
+    code, _, err = run_cli(capsys, "build", "-f", config, "--version", "v5", "--alias", name)
+    assert code == 2 and "cannot be a alias name" not in err and "cannot be an alias" in err
+    assert sorted(p.name for p in versioned.site.iterdir()) == [
+        "index.html",
+        "latest",
+        "v1",
+        "v2",
+        "versions.json",
+    ]

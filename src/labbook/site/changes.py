@@ -28,7 +28,7 @@ from typing import Any
 
 import jinja2
 
-from ..escaping import escape_html
+from ..escaping import escape_html, terminal_text
 from ..project import Project
 from ..report.compile import CompiledPage, page_dir, relative_report
 from .versions import (
@@ -193,10 +193,12 @@ def _delta(change: ValueChange) -> str:
 
 
 def _paint(code: str, text: str, color: bool) -> str:
+    text = terminal_text(text)
     return code + text + _RESET if color else text
 
 
 def _marked(op: str, text: str, color: bool) -> str:
+    text = terminal_text(text)
     if op == "=" or not text:
         return text
     if color:
@@ -267,7 +269,8 @@ def format_diff(
         out.append("no report changed" if len(diffs) != 1 else "the report did not change")
     for diff in shown:
         out.append("")
-        out.append(bold(f"{diff.path} — {diff.title or ''}".rstrip(" —") + f": {diff.status}"))
+        heading = f"{diff.path} — {diff.title or ''}".rstrip(" —") + f": {diff.status}"
+        out.append(bold(terminal_text(heading)))
         if diff.status in ("added", "removed"):
             out.append(
                 f"  {len(diff.values)} value(s), {len(diff.runs_added or diff.runs_removed)} run(s)"
@@ -284,7 +287,7 @@ def format_diff(
                 new_text = change.new.text if change.new else "(none)"
                 arrow = "→" if change.changed else "="
                 line = f"    {change.label}: {old_text} {arrow} {new_text}{_delta(change)}"
-                out.append(line)
+                out.append(terminal_text(line))
         unchanged = len(diff.values) - len(diff.changed_values)
         if unchanged and not all_values:
             out.append(f"    ({unchanged} value(s) unchanged; --all lists them)")

@@ -49,6 +49,7 @@ VERSIONS_FILE = "versions.json"
 RECORD_FILE = "labbook-version.json"
 RECORD_FORMAT = 1
 _REDIRECT_MARK = '<meta name="generator" content="labbook version redirect">'
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,99}")
 _RESERVED = frozenset({VERSIONS_FILE, "index.html", "404.html", "assets"})
 
 
@@ -82,16 +83,13 @@ def version_order(name: str) -> tuple[int, tuple[tuple[int, int | str], ...]]:
 
 def check_name(name: str, kind: str = "version") -> str:
     """Gives the name when it can be a folder of the site; raises VersionUsageError otherwise."""
-    if (
-        not name
-        or name in (".", "..")
-        or re.search(r"[\\/\x00-\x1f]", name)
-        or name.startswith(".")
-        or name in _RESERVED
-    ):
+    # Stricter than mike (which refuses only slashes): the name is a folder, a URL part
+    # and a title in the nav, and none of these may need escaping.
+    if not _NAME.fullmatch(name) or name in _RESERVED:
         raise VersionUsageError(
-            f"{name!r} cannot be a {kind} name",
-            hint="use a folder name such as v2, 2026-11 or latest (no slash, no leading dot)",
+            f"{name!r} cannot be {'an' if kind[0] in 'aeiou' else 'a'} {kind} name",
+            hint="use letters, digits and . _ + - (starting with a letter or digit),"
+            " such as v2, 2026-11-30 or latest",
         )
     return name
 
@@ -163,13 +161,6 @@ class Versions:
         for e in self.entries:
             names.append(e.version + (f" ({', '.join(e.aliases)})" if e.aliases else ""))
         return "versions: " + ", ".join(names)
-
-    def before(self, version: str) -> VersionEntry | None:
-        """Gives the version just older than `version` in versions.json's order."""
-        keyed = sorted(self.entries, key=lambda e: version_order(e.version))
-        target = version_order(version)
-        older = [e for e in keyed if version_order(e.version) < target and e.version != version]
-        return older[-1] if older else None
 
     def default(self) -> str | None:
         """Gives where the site's root leads: the newest version's first alias, else itself."""

@@ -489,9 +489,9 @@ def note_page(plan: VersionBuild, project: Project, page: CompiledPage, to_root:
     return version_note(report_changes(path, plan.earlier, current_record(plan)), to_root)
 
 
-def changes_file_name(project: Project) -> str:
-    """Gives the generated Changes page's file: `changes.md`, unless the project has one."""
+def changes_file_name(docs_dir: Path) -> str:
+    """Gives the generated Changes page's file: `changes.md`, unless the docs hold one."""
     for name in ("changes.md", "labbook-changes.md"):
-        if not (project.docs_dir / name).exists():
+        if not (docs_dir / name).exists():
             return name
     return "labbook-version-changes.md"

@@ -98,12 +98,7 @@ class LabbookPlugin(BasePlugin[LabbookConfig]):  # type: ignore[no-untyped-call]
         }
         if plan.previous is None:
             return
-        project = Project.from_settings(
-            Path(config.config_file_path),
-            LabbookSettings.from_config(self.config),
-            Path(config.docs_dir),
-        )
-        self.changes_page = changes_file_name(project)
+        self.changes_page = changes_file_name(Path(config.docs_dir))
         if isinstance(config.nav, list):
             config.nav.append({f"Changes since {plan.previous.version}": self.changes_page})
 

@@ -204,7 +204,7 @@ def _configure_version(config: yaml.MappingNode, project: Project, version: Vers
     nav = _get(config, "nav")
     if version.previous is not None and isinstance(nav, yaml.SequenceNode):
         title = f"Changes since {version.previous.version}"
-        nav.value.append(_mapping([(_scalar(title), _scalar(changes_file_name(project)))]))
+        nav.value.append(_mapping([(_scalar(title), _scalar(changes_file_name(project.docs_dir)))]))
 
 
 def stage(
@@ -235,7 +235,7 @@ def stage(
         else:
             shutil.copy2(src, dest)
     if version is not None and version.previous is not None:
-        (docs / changes_file_name(project)).write_text(
+        (docs / changes_file_name(project.docs_dir)).write_text(
             changes_page(version, current_record(version)), encoding="utf-8"
         )
     write_page_files(pages, docs)

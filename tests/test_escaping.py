@@ -122,3 +122,9 @@ def test_defused_text_passes_mkdocs_html_scan_and_reads_the_same(text: str) -> N
 def test_valid_marked_sections_and_plain_text_are_untouched(text: str) -> None:
     assert defuse_marked_sections(text) == text
     mkdocs_scan(text)
+
+
+def test_terminal_text_shows_control_characters_and_keeps_lines() -> None:
+    from labbook.escaping import terminal_text
+
+    assert terminal_text("run\x1b]0;owned\x07 a\tb\nc\x9b") == "run\\x1b]0;owned\\x07 a\tb\nc\\x9b"

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
+import dataclasses
 import io
 import json
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -64,14 +66,20 @@ def cmd_build(args: argparse.Namespace) -> int:
 
     project = _load_project(args)
     site_dir = Path(args.site_dir) if args.site_dir else None
-    result = build_site(
-        project,
-        site_dir,
-        engine=args.engine,
-        strict=args.strict,
-        pdf=args.pdf,
-        page_size=args.page_size,
-    )
+    if args.version is not None:
+        result = _build_version(args, project, site_dir)
+    else:
+        if args.aliases or args.title or args.force:
+            raise UsageError("--alias, --title and --force go with --version V")
+        with _version_usage():
+            result = build_site(
+                project,
+                site_dir,
+                engine=args.engine,
+                strict=args.strict,
+                pdf=args.pdf,
+                page_size=args.page_size,
+            )
     errors, warnings = _print_problems(result.errors, result.warnings)
     print(
         f"built {result.pages} page(s) into {result.site_dir} with {args.engine}"
@@ -81,6 +89,108 @@ def cmd_build(args: argparse.Namespace) -> int:
         print(f"wrote {len(result.pdfs)} PDF(s) into {result.site_dir / 'pdf'}")
     # The whole site is written either way, error boxes included; the exit code says.
     return _exit_code(errors, warnings, args.strict)
+
+
+# -- versions / diff ------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _version_usage() -> Iterator[None]:
+    """Turns a version command's refusal (an existing version, an unknown one) into exit 2."""
+    from .site.versions import VersionUsageError
+
+    try:
+        yield
+    except VersionUsageError as exc:
+        raise UsageError(str(exc)) from exc
+
+
+def _build_version(args: argparse.Namespace, project: Any, site_dir: Path | None) -> Any:
+    from .site.build import build_version
+
+    with _version_usage():
+        result = build_version(
+            project,
+            args.version,
+            site_dir,
+            aliases=args.aliases,
+            title=args.title,
+            force=args.force,
+            engine=args.engine,
+            strict=args.strict,
+            pdf=args.pdf,
+            page_size=args.page_size,
+        )
+    root = result.site_dir.parent
+    aliases = f" (aliases: {', '.join(args.aliases)})" if args.aliases else ""
+    print(f"version {args.version}{aliases} listed in {root / 'versions.json'}")
+    return result
+
+
+def _versions_root(args: argparse.Namespace) -> Path:
+    from .project import Project
+    from .site.build import site_root
+
+    if args.site_dir:
+        return Path(args.site_dir).resolve()
+    return site_root(Project.load(args.config_file))
+
+
+def cmd_versions(args: argparse.Namespace) -> int:
+    from .site import versions
+
+    root = _versions_root(args)
+    with _version_usage():
+        if args.action == "delete":
+            if len(args.names) != 1:
+                raise UsageError("usage: labbook versions delete V")
+            entry = versions.delete_version(root, args.names[0])
+            gone = ", ".join([entry.version, *entry.aliases])
+            print(f"deleted {gone} from {root}")
+            return EXIT_OK
+        if args.action == "alias":
+            if len(args.names) != 2:
+                raise UsageError("usage: labbook versions alias ALIAS VERSION")
+            left, now = versions.move_alias(root, args.names[0], args.names[1])
+            moved = f" (it named {left})" if left and left != now else ""
+            print(f"{args.names[0]} now leads to {now}{moved}")
+            return EXIT_OK
+        if args.names:
+            raise UsageError(f"unexpected {' '.join(args.names)!r}: give delete V or alias A V")
+        listed = versions.list_versions(root)
+    if args.format == "json":
+        print(json.dumps([dataclasses.asdict(v) for v in listed], indent=2))
+        return EXIT_OK
+    if not listed:
+        print(f"no versions in {root} (build one with `labbook build --version V`)")
+        return EXIT_OK
+    rows = [
+        {
+            "version": v.version,
+            "title": v.title,
+            "aliases": ", ".join(v.aliases),
+            "built": (v.built_at or "")[:16].replace("T", " "),
+            "commit": (v.commit or "") + ("-dirty" if v.dirty else ""),
+        }
+        for v in listed
+    ]
+    _print_table(rows)
+    return EXIT_OK
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from .site import changes, versions
+
+    root = _versions_root(args)
+    with _version_usage():
+        known = versions.Versions.load(root)
+        old = versions.load_record(root, known.find(args.old).version)
+        new = versions.load_record(root, known.find(args.new).version)
+        report = changes.find_report([old, new], args.report) if args.report else None
+    diffs = changes.diff_versions(old, new, report)
+    color = {"always": True, "never": False}.get(args.color, sys.stdout.isatty())
+    print(changes.format_diff(diffs, old, new, color=color, all_values=args.all))
+    return EXIT_OK
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -416,6 +526,70 @@ def _positive_seconds(text: str) -> float:
     return value
 
 
+def _version_options(p: argparse.ArgumentParser) -> None:
+    """`build --version V [--alias A ...] [--title T] [--force]`."""
+    p.add_argument(
+        "--version",
+        metavar="V",
+        help="build into SITE/V/ as a published version, listed in SITE/versions.json for"
+        " the version selector; the other versions are left as they are",
+    )
+    p.add_argument(
+        "--alias",
+        dest="aliases",
+        action="append",
+        default=[],
+        metavar="A",
+        help="another name that leads to V, e.g. latest (SITE/A/ redirects to SITE/V/);"
+        " an alias moves from the version that had it. Repeatable",
+    )
+    p.add_argument("--title", help="the version's title in the selector (default: V)")
+    p.add_argument(
+        "--force", action="store_true", help="rebuild V when it exists (its pages are replaced)"
+    )
+
+
+def _versions_parsers(sub: Any, with_config: Any) -> None:
+    """`labbook versions [delete V | alias A V]` and `labbook diff V1 V2 [REPORT]`."""
+    p = with_config(
+        sub.add_parser(
+            "versions",
+            help="the published versions of the site",
+            description="List the site's versions (version, title, aliases, when built, from"
+            " which commit); `delete V` removes V's folder, its entry and its aliases;"
+            " `alias A V` makes the alias A lead to V (moving it from another version).",
+        )
+    )
+    p.add_argument("action", nargs="?", choices=("list", "delete", "alias"), default="list")
+    p.add_argument("names", nargs="*", metavar="NAME", help="V, or A V")
+    p.add_argument("-d", "--site-dir", help="the site folder (default: mkdocs.yml's site_dir)")
+    p.add_argument("--format", choices=("table", "json"), default="table")
+    p.set_defaults(func=cmd_versions)
+
+    p = with_config(
+        sub.add_parser(
+            "diff",
+            help="what changed in a report between two versions: text and numbers",
+            description="Compare two built versions (names or aliases) from their records:"
+            " each report's text as a word diff, every value its expressions printed and"
+            " every summary in its tables (old -> new, with the delta), and the runs that"
+            " appeared or disappeared.",
+        )
+    )
+    p.add_argument("old", metavar="V1")
+    p.add_argument("new", metavar="V2")
+    p.add_argument("report", nargs="?", metavar="REPORT", help="one report (default: every one)")
+    p.add_argument("-d", "--site-dir", help="the site folder (default: mkdocs.yml's site_dir)")
+    p.add_argument("--all", action="store_true", help="list unchanged values too")
+    p.add_argument(
+        "--color",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="auto: colour on a terminal, [-old-]{+new+} markers otherwise",
+    )
+    p.set_defaults(func=cmd_diff)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="labbook", description="Lab books for ML teams: reports over tracked runs."
@@ -467,6 +641,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--engine", choices=("mkdocs", "zensical"), default="mkdocs")
     p.add_argument("--pdf", action="store_true", help="also print each report to pdf/ in the site")
     p.add_argument("--page-size", choices=PAGE_SIZES, default=None, help="PDF paper (default: A4)")
+    _version_options(p)
     p.set_defaults(func=cmd_build)
 
     p = with_config(sub.add_parser("serve", help="live preview, rebuilt on every change"))
@@ -533,6 +708,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = with_config(sub.add_parser("cache", help="the cache of what builds read: info or clear"))
     p.add_argument("action", choices=("info", "clear"), help="info: its size; clear: remove it")
     p.set_defaults(func=cmd_cache)
+
+    _versions_parsers(sub, with_config)
 
     p = sub.add_parser("init", help="scaffold a project")
     p.add_argument("dir", nargs="?", default=".")

@@ -250,3 +250,12 @@ def defuse_marked_sections(text: str) -> str:
         pos = end
     out.append(_BAD_MARKED_SECTION.sub("&lt;![", text[pos:]))
     return "".join(out)
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def terminal_text(value: object) -> str:
+    """Gives text safe to print on a terminal: control characters (an escape sequence from a
+    run's name could recolour or retitle it) shown as `\\xNN`; line breaks and tabs kept."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group(0)):02x}", str(value))

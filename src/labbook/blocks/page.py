@@ -32,6 +32,24 @@ class Number:
         return f"{KIND_WORDS[self.kind]} {self.n}"
 
 
+@dataclass(frozen=True)
+class PrintedValue:
+    """A value a reader saw on the page: printed by an expression, or a table's summary cell.
+
+    Version records keep these so `labbook diff` can set a version's numbers beside
+    another's; `key` is what matches a value across versions (lines move when text does).
+    """
+
+    kind: str  # "expression" or "table"
+    key: str  # an expression's `{{ … }}` text; a table cell's "RUN_REF COLUMN"
+    text: str  # as the page shows it
+    number: float | None  # the number it reads as (None: text, a run name, a date)
+    line: int | None = None  # the report line of the expression or of the table's block
+    run: str | None = None  # table: the row's run, `SOURCE:ID`
+    run_name: str | None = None
+    column: str | None = None  # table: the canonical column, `metrics.val/acc`
+
+
 @dataclass
 class PageContext:
     """One per compiled page; every block of the page sees the same one."""
@@ -44,6 +62,8 @@ class PageContext:
     # Files a block copies into the site: path relative to the page's asset folder -> bytes.
     files: dict[str, bytes] = field(default_factory=dict)
     root_url: str = ""  # from the page to the site's root: "../" for `report/index.html`
+    # Every number or text the page printed, in order, for version records and `diff`.
+    values: list[PrintedValue] = field(default_factory=list)
 
     def add_file(self, data: bytes, suffix: str) -> str:
         """Gives the URL (relative to the page) of a file the site will hold with these bytes.

@@ -36,6 +36,7 @@ from .base import (
     opt_int,
 )
 from .columns import canonical_column, check_column, differs
+from .page import PrintedValue
 
 WIDE_COLUMNS = 10  # more columns than this print on a landscape page
 
@@ -161,11 +162,29 @@ class TableBlock(Block):
             )
             best = _best(values, self._highlight_mode(column))
             for i, (run, value) in enumerate(zip(rows, values, strict=True)):
-                cells[i].append(self._cell(run, column, value, kind, best))
+                cell = self._cell(run, column, value, kind, best)
+                cells[i].append(cell)
+                if column.key.startswith("metrics."):
+                    self._record(run, column.key, cell["text"], value)
         # A table too wide for a portrait page gets a landscape one in print.
         css = "labbook-table-block" + (" labbook-wide" if len(heads) > WIDE_COLUMNS else "")
         html = self.frame("", css, "table.html", columns=heads, rows=cells)
         return RenderedBlock(html=html, warnings=warnings)
+
+    def _record(self, run: Run, column: str, text: str, value: Any) -> None:
+        """Keeps a summary cell in the page's values, for version records and `diff`."""
+        self.ctx.page.values.append(
+            PrintedValue(
+                "table",
+                f"{run.ref} {column}",
+                text,
+                as_number(value),
+                line=self.ctx.line_of("table"),
+                run=run.ref,
+                run_name=run.name,
+                column=column,
+            )
+        )
 
     def _check_keys(self, runs: list[Run]) -> None:
         """Raises a ReportError for each column or sort key that no run of the block has.

@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 
 from ..blocks.base import Block, BlockContext
-from ..blocks.page import PageContext
+from ..blocks.page import PageContext, PrintedValue
 from ..blocks.registry import block_kinds, load_block
 from ..errors import LabbookError, ReportError, ReportErrors, at_place
 from ..escaping import defuse_marked_sections, escape_html
@@ -71,6 +71,9 @@ class CompiledPage:
     authors: list[str] = field(default_factory=list)  # front matter's, else git's
     read_at: datetime | None = None  # when the run data was read (None: no runs)
     data: DataStatement | None = None  # when and from where the run data came (None: no runs)
+    # What its expressions printed and its tables' summary cells, in page order.
+    values: list[PrintedValue] = field(default_factory=list)
+    text: str | None = None  # the report's source as compiled (None: it could not be read)
 
     def as_document(self) -> str:
         """Gives the page with a front matter holding its title, for generators that read one."""
@@ -315,7 +318,7 @@ def compile_report(
     """
     options = options or CompileOptions()
     display = options.display_path or str(path)
-    page = CompiledPage(path=path, markdown="")
+    page = CompiledPage(path=path, markdown="", text=text)
     try:
         parsed = parse_report(Path(display), text)
     except LabbookError as exc:
@@ -336,10 +339,12 @@ def compile_report(
     def lookup(ref: str) -> Run:
         return resolver.run(ref)
 
-    expressions = Expressions(Path(display), run_sets, lookup, lambda run: run.url)
     numbers, labels = number_blocks(parsed.segments, _figure_kind)
     page_ctx = PageContext(
         theme_dirs=options.theme_dirs, numbers=numbers, labels=labels, root_url=options.root_url
+    )
+    expressions = Expressions(
+        Path(display), run_sets, lookup, lambda run: run.url, record=page_ctx.values.append
     )
     out: list[tuple[bool, str]] = [(False, error_box(e) + "\n\n") for e in set_errors]
     block_index = 0
@@ -407,6 +412,7 @@ def compile_report(
     page.runs = used
     page.notes = goals.notes
     page.files = page_ctx.files
+    page.values = page_ctx.values
     return page
 
 

@@ -7,15 +7,18 @@ import json
 import math
 import re
 import secrets
+import sys
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
+from ..blocks.page import PrintedValue
 from ..errors import LabbookError, ReportError, at_place
 from ..escaping import (
     CODE_UNSAFE,
@@ -131,12 +134,16 @@ class _Printed:
         nonce = secrets.token_hex(8)
         # Each printed value as (escaped for prose, plain for a code span).
         self.values: list[tuple[str, str]] = []
+        # Each value printed while rendering, with its template line (None: a constant
+        # Jinja folded while compiling), for the page's record of what it printed.
+        self.printed: list[tuple[int | None, Any, str]] = []
         self._prefix = f"\ue000{nonce}:"
         self._marker = re.compile(re.escape(self._prefix) + "(\\d+)\ue001")
 
     def mark(self, value: Any) -> str:
         # Both forms are made now, so a failing value fails at its template line.
         self.values.append((str(_finalize(value)), _plain(value)))
+        self.printed.append((_template_line(), value, self.values[-1][1]))
         return f"{self._prefix}{len(self.values) - 1}\ue001"
 
     def fill(self, text: str, code: bool, below: int | None = None) -> tuple[str, bool]:
@@ -189,8 +196,10 @@ class Expressions:
         run_sets: Mapping[str, RunSet],
         lookup_run: Callable[[str], Run],
         run_link: Callable[[Run], str | None],
+        record: Callable[[PrintedValue], None] | None = None,
     ) -> None:
         self.path = path
+        self._record = record  # given every value a successful render printed
         self._printed = _Printed()
         self.env = SandboxedEnvironment(
             undefined=jinja2.StrictUndefined,
@@ -236,7 +245,7 @@ class Expressions:
             return text
         self._printed = printed = _Printed()
         try:
-            return printed.place(self.env.from_string(text).render())
+            placed = printed.place(self.env.from_string(text).render())
         except jinja2.TemplateSyntaxError as exc:
             raise ReportError(
                 f"expression syntax error: {(exc.message or '').rstrip('.')}",
@@ -259,6 +268,10 @@ class Expressions:
                 file=self.path,
                 line=_error_line(exc, first_line),
             ) from exc
+        if self._record is not None:
+            for value in printed_values(text, first_line, printed.printed):
+                self._record(value)
+        return placed
 
     def _syntax_hint(self, message: str) -> str | None:
         found = re.match(r"No (filter|test) named '([^']*)'", message)
@@ -342,6 +355,67 @@ class Expressions:
 
 
 _TAG = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.S)
+_OUTPUT = re.compile(r"\{\{.*?\}\}", re.S)
+
+
+def _template_line() -> int | None:
+    """Gives the template line being rendered, from the call stack (None: not rendering)."""
+    frame: FrameType | None = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code.co_filename == "<template>":
+            # The frame runs Jinja's generated Python: its template maps the line back.
+            template = frame.f_globals.get("__jinja_template__")
+            if isinstance(template, jinja2.Template):
+                return template.get_corresponding_lineno(frame.f_lineno)
+            return None
+        frame = frame.f_back
+    return None
+
+
+def printed_values(
+    text: str, first_line: int, printed: list[tuple[int | None, Any, str]]
+) -> list[PrintedValue]:
+    """Gives what each `{{ … }}` of the prose printed, keyed by the expression's own text.
+
+    Jinja names the line, not the tag: of several tags on a line, the k-th value printed
+    there is taken as the (k mod n)-th tag's, which holds unless a tag sits in a branch not
+    taken. Constants (`{{ "x" }}`, folded by Jinja) are left out: no run gave them.
+    """
+    lines = text.count("\n") + 1
+    tags: dict[int, list[str]] = {}
+    for match in _OUTPUT.finditer(text):
+        tag_line = text.count("\n", 0, match.start()) + 1
+        tags.setdefault(tag_line, []).append(" ".join(match.group(0).split()))
+    seen: dict[int, int] = {}
+    out: list[PrintedValue] = []
+    for line, value, plain in printed:
+        if line is None or not 0 < line <= lines:
+            continue
+        on_line = tags.get(line) or [f"line {first_line + line - 1}"]
+        k = seen.get(line, 0)
+        seen[line] = k + 1
+        run = value if isinstance(value, Run) else None
+        if run is not None:
+            number = None
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            number = as_number(value)
+        else:
+            number = as_number(plain.strip().removesuffix("%").removesuffix(" pp"))
+        key = on_line[k % len(on_line)]
+        out.append(
+            PrintedValue(
+                "expression",
+                key,
+                plain,
+                number,
+                line=first_line + line - 1,
+                run=run.ref if run else None,
+                run_name=run.name if run else None,
+            )
+        )
+    return out
+
+
 _UNCLOSED = re.compile(r"The innermost block that needs to be closed is '(\w+)'")
 
 

@@ -9,6 +9,15 @@ from typing import TYPE_CHECKING
 from ..errors import ConfigError, LabbookError, ReportError
 from ..pagecache import CachedPage
 from ..project import Project
+from .versions import (
+    VERSIONS_FILE,
+    VersionBuild,
+    VersionRecord,
+    VersionUsageError,
+    abandon_version,
+    finish_version,
+    prepare_version,
+)
 
 if TYPE_CHECKING:  # a warm build whose pages are all cached never imports the compiler
     from ..report.compile import CompiledPage
@@ -26,6 +35,7 @@ class BuildResult:
     warnings: list[LabbookError] = field(default_factory=list)
     compiled: list[CompiledPage] = field(default_factory=list)
     pdfs: list[Path] = field(default_factory=list)  # `--pdf`: the PDFs written under pdf/
+    version: VersionRecord | None = None  # `--version`: the version's record
 
     @classmethod
     def from_pages(
@@ -39,7 +49,12 @@ class BuildResult:
 
 
 def build_with_mkdocs(
-    project: Project, site_dir: Path, *, strict: bool = False, pdf_links: bool = False
+    project: Project,
+    site_dir: Path,
+    *,
+    strict: bool = False,
+    pdf_links: bool = False,
+    version: VersionBuild | None = None,
 ) -> BuildResult:
     """Gives the result of `mkdocs build` on the project, through labbook's plugin."""
     from mkdocs.commands.build import build
@@ -62,7 +77,9 @@ def build_with_mkdocs(
     plugin.cli_driven = True
     plugin.pdf_links = pdf_links
     plugin.data_mode = project.data_mode
-    plugin.use_page_cache = project.cache
+    # Versions record every compiled page: the page cache's pages are not compiled ones.
+    plugin.use_page_cache = project.cache and version is None
+    plugin.version = version
     try:
         build(config)
     except MkDocsException as exc:
@@ -99,24 +116,78 @@ def build_site(
     strict: bool = False,
     pdf: bool = False,
     page_size: str | None = None,
+    version: VersionBuild | None = None,
 ) -> BuildResult:
     """Gives the result of building the project's site with the chosen engine.
 
     With `pdf`, every report is also printed to `pdf/<report>.pdf` in the site, and
-    each page links its PDF.
+    each page links its PDF. With `version` (see `build_version`), the site is built
+    into that version's staging folder; without, a folder holding published versions is
+    refused: MkDocs empties the folder it builds into.
     """
-    target = (site_dir or project.root / str(project.config.get("site_dir", "site"))).resolve()
+    if version is not None:
+        target = version.staging
+    else:
+        target = site_root(project, site_dir)
+        if (target / VERSIONS_FILE).exists():
+            raise VersionUsageError(
+                f"{target} holds published versions ({VERSIONS_FILE}): a build without"
+                " --version would delete them",
+                hint="build a version with --version V, or give the unversioned site another"
+                " folder with -d",
+            )
     if engine == "mkdocs":
-        result = build_with_mkdocs(project, target, strict=strict, pdf_links=pdf)
+        result = build_with_mkdocs(project, target, strict=strict, pdf_links=pdf, version=version)
     elif engine == "zensical":
         from .zensical import build_with_zensical
 
-        pages, source_errors = build_with_zensical(project, target, strict=strict, pdf_links=pdf)
+        pages, source_errors = build_with_zensical(
+            project, target, strict=strict, pdf_links=pdf, version=version
+        )
         result = BuildResult.from_pages(pages, source_errors, target)
     else:
         raise ConfigError(f"unknown engine {engine!r}", hint="use one of: " + ", ".join(ENGINES))
     if pdf:
         result.pdfs = _write_site_pdfs(project, result, page_size, strict, engine)
+    return result
+
+
+def site_root(project: Project, site_dir: Path | None = None) -> Path:
+    """Gives the site folder: `-d`, else mkdocs.yml's `site_dir` (default `site`)."""
+    return (site_dir or project.root / str(project.config.get("site_dir", "site"))).resolve()
+
+
+def build_version(
+    project: Project,
+    version: str,
+    site_dir: Path | None = None,
+    *,
+    aliases: list[str] | None = None,
+    title: str | None = None,
+    force: bool = False,
+    engine: str = "mkdocs",
+    strict: bool = False,
+    pdf: bool = False,
+    page_size: str | None = None,
+) -> BuildResult:
+    """Gives the result of building the site as `version` into `site/<version>/`.
+
+    The other versions' folders are not touched; versions.json, the aliases' redirect
+    folders and `site/index.html` are updated once the build is done. A version that
+    exists already is refused unless `force` (VersionUsageError).
+    """
+    from ..git import GitHistory
+
+    root = site_root(project, site_dir)
+    plan = prepare_version(root, version, aliases=aliases or [], title=title, force=force)
+    try:
+        result = build_site(
+            project, engine=engine, strict=strict, pdf=pdf, page_size=page_size, version=plan
+        )
+        result.version = finish_version(plan, GitHistory(project.root).build_info())
+    finally:
+        abandon_version(plan)  # nothing is left when the build was moved into place
+    result.site_dir = root / version
     return result
 
 

@@ -14,11 +14,12 @@ from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 
 from ..errors import LabbookError
+from ..escaping import escape_html
 from ..export.files import write_page_files
 from ..pagecache import CachedPage, PageCache
 from ..problems import group_problems
 from ..project import LabbookConfig, LabbookSettings, Project, validate_options
-from . import live
+from . import live, versions
 from .assets import MARKDOWN_EXTENSIONS, overrides_dir, scripts, site_assets, stylesheets
 
 if TYPE_CHECKING:  # the compiler is imported on the first page the page cache lacks
@@ -67,6 +68,9 @@ class LabbookPlugin(BasePlugin[LabbookConfig]):  # type: ignore[no-untyped-call]
         # The labbook CLI prints the problems itself (grouped) and sets its own exit code;
         # under plain `mkdocs build` the plugin logs them and fails the build on errors.
         self.cli_driven = False
+        # `labbook build --version V`: the version being built (None: an unversioned site).
+        self.version: versions.VersionBuild | None = None
+        self.changes_page: str | None = None  # the generated Changes page's file, if any
 
     def on_startup(self, *, command: str, dirty: bool) -> None:
         # Called once per `mkdocs serve`, on the first build's plugin only; rebuilds get
@@ -90,7 +94,24 @@ class LabbookPlugin(BasePlugin[LabbookConfig]):  # type: ignore[no-untyped-call]
         if not self.config.enabled:
             return config
         configure_theme(config)
+        if self.version is not None:
+            self._configure_version(config, self.version)
         return config
+
+    def _configure_version(self, config: MkDocsConfig, plan: versions.VersionBuild) -> None:
+        from .changes import changes_file_name
+
+        # Material's version selector, which reads ../versions.json from the version's root.
+        selector = config.extra.get("version")
+        config.extra["version"] = {
+            **(selector if isinstance(selector, dict) else {}),
+            "provider": "mike",
+        }
+        if plan.previous is None:
+            return
+        self.changes_page = changes_file_name(Path(config.docs_dir))
+        if isinstance(config.nav, list):
+            config.nav.append({f"Changes since {plan.previous.version}": self.changes_page})
 
     def on_pre_build(self, *, config: MkDocsConfig) -> None:
         config_file = Path(config.config_file_path)
@@ -118,6 +139,10 @@ class LabbookPlugin(BasePlugin[LabbookConfig]):  # type: ignore[no-untyped-call]
         for asset in site_assets():
             if files.get_file_from_path(asset.dest) is None:
                 files.append(File.generated(config, asset.dest, abs_src_path=str(asset.src)))
+        if self.version is not None and self.version.previous is not None and self.changes_page:
+            # Its body is written in on_env, once every report of this version is compiled.
+            title = f"Changes since {self.version.previous.version}"
+            files.append(File.generated(config, self.changes_page, content=f"# {title}\n"))
         return files
 
     def on_page_read_source(self, *, page: Page, config: MkDocsConfig) -> str | None:
@@ -157,7 +182,26 @@ class LabbookPlugin(BasePlugin[LabbookConfig]):  # type: ignore[no-untyped-call]
         self.warnings.extend(compiled.warnings)
         if compiled.title and not page.meta.get("title"):
             page.meta["title"] = compiled.title
+        if self.version is not None and not isinstance(compiled, CachedPage):
+            from .changes import note_page  # a version build compiles every page (no page cache)
+
+            compiler = self._compiler()
+            to_root = compiler.root_url(compiled.path)
+            compiled.markdown += note_page(self.version, compiler.project, compiled, to_root)
         return compiled.markdown
+
+    def on_env(self, env: Any, *, config: MkDocsConfig, files: Files) -> Any:
+        plan = self.version
+        if plan is None or plan.previous is None or not self.changes_page:
+            return env
+        from .changes import changes_html, current_record, diff_versions
+
+        file = files.get_file_from_path(self.changes_page)
+        if file is not None and file.page is not None:
+            new = current_record(plan)
+            body = changes_html(diff_versions(plan.previous, new), plan.previous, new)
+            file.page.content = f"<h1>{escape_html(file.page.title or '')}</h1>\n{body}"
+        return env
 
     def _compiler(self) -> ProjectCompiler:
         if self.compiler is None:

@@ -3,6 +3,11 @@
 Zensical reads mkdocs.yml but runs no MkDocs plugins, so labbook does its plugin's work
 up front: every report becomes a generator-neutral page in `.labbook/zensical/docs`, the
 assets are copied beside them, and a staged config without the labbook plugin points there.
+
+A version (`build --version V --engine zensical`) gets Material's own version selector:
+Zensical ships it unchanged, so the staged config sets `extra.version.provider: mike` as
+the plugin does, each page gets its version note, and the Changes page is written into the
+staged docs as Markdown with one raw HTML block.
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ from ..errors import ConfigError, LabbookError
 from ..project import Project
 from ..report.compile import CompiledPage, ProjectCompiler, write_page_files
 from .assets import MARKDOWN_EXTENSIONS, scripts, site_assets, stylesheets
+from .changes import changes_file_name, changes_page, current_record, note_page
+from .versions import VersionBuild
 
 _STR = "tag:yaml.org,2002:str"
 _MAP = "tag:yaml.org,2002:map"
@@ -120,7 +127,7 @@ def _add_extensions(config: yaml.MappingNode, names: tuple[str, ...]) -> None:
     extensions.value.extend(_scalar(n) for n in names if n not in present)
 
 
-def _staged_config(project: Project) -> str:
+def _staged_config(project: Project, version: VersionBuild | None = None) -> str:
     """Gives the staged mkdocs.yml: the original's YAML nodes, tags (!ENV, !!python/name:…)
     kept verbatim, with the staging folders, no labbook plugin, labbook's assets appended
     and the config's relative paths made absolute (the staged file lives elsewhere)."""
@@ -178,11 +185,34 @@ def _staged_config(project: Project) -> str:
     _add_extensions(config, MARKDOWN_EXTENSIONS)
     _append_files(config, "extra_css", stylesheets())
     _append_files(config, "extra_javascript", scripts())
+    if version is not None:
+        _configure_version(config, project, version)
     return yaml.serialize(config, Dumper=yaml.SafeDumper, allow_unicode=True)
 
 
+def _configure_version(config: yaml.MappingNode, project: Project, version: VersionBuild) -> None:
+    """Turns on the version selector (Zensical keeps Material's) and lists the Changes page."""
+    extra = _get(config, "extra")
+    if not isinstance(extra, yaml.MappingNode):
+        extra = _mapping()
+        _set(config, "extra", extra)
+    selector = _get(extra, "version")
+    if not isinstance(selector, yaml.MappingNode):
+        selector = _mapping()
+        _set(extra, "version", selector)
+    _set(selector, "provider", _scalar("mike"))
+    nav = _get(config, "nav")
+    if version.previous is not None and isinstance(nav, yaml.SequenceNode):
+        title = f"Changes since {version.previous.version}"
+        nav.value.append(_mapping([(_scalar(title), _scalar(changes_file_name(project.docs_dir)))]))
+
+
 def stage(
-    project: Project, stage_dir: Path, *, pdf_links: bool = False
+    project: Project,
+    stage_dir: Path,
+    *,
+    pdf_links: bool = False,
+    version: VersionBuild | None = None,
 ) -> tuple[list[CompiledPage], list[LabbookError]]:
     """Writes the compiled project into stage_dir; gives the pages and the source errors."""
     if stage_dir.exists():
@@ -199,28 +229,39 @@ def stage(
         if src.suffix == ".md":
             page = compiler.compile_file(src)
             pages.append(page)
+            if version is not None:
+                page.markdown += note_page(version, project, page, compiler.root_url(src))
             dest.write_text(page.as_document(), encoding="utf-8")
         else:
             shutil.copy2(src, dest)
+    if version is not None and version.previous is not None:
+        (docs / changes_file_name(project.docs_dir)).write_text(
+            changes_page(version, current_record(version)), encoding="utf-8"
+        )
     write_page_files(pages, docs)
     compiler.finish()
     for asset in site_assets():
         target = docs / asset.dest
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(asset.src, target)
-    (stage_dir / "mkdocs.yml").write_text(_staged_config(project), encoding="utf-8")
+    (stage_dir / "mkdocs.yml").write_text(_staged_config(project, version), encoding="utf-8")
     return pages, compiler.source_errors
 
 
 def build_with_zensical(
-    project: Project, site_dir: Path, *, strict: bool = False, pdf_links: bool = False
+    project: Project,
+    site_dir: Path,
+    *,
+    strict: bool = False,
+    pdf_links: bool = False,
+    version: VersionBuild | None = None,
 ) -> tuple[list[CompiledPage], list[LabbookError]]:
     """Gives the compiled pages and the source errors of building the project with Zensical.
 
     `site.build` turns them into its BuildResult: this module does not import it back.
     """
     stage_dir = project.root / ".labbook" / "zensical"
-    pages, source_errors = stage(project, stage_dir, pdf_links=pdf_links)
+    pages, source_errors = stage(project, stage_dir, pdf_links=pdf_links, version=version)
     command = [
         sys.executable,
         "-m",

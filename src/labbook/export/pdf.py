@@ -13,6 +13,7 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 
 from ..errors import LabbookError, ReportError
 from ..git import BuildInfo
@@ -21,17 +22,24 @@ from ..project import Project
 from ..report.compile import CompiledPage, write_page_files
 from ..site.assets import themes_dir
 from .document import (
+    AFTER_COVER,
+    Cover,
     charts_to_images,
+    cover_document,
     cover_for,
     document,
+    figure_title,
     figures_of,
     math_to_svg,
     print_stylesheets,
     real_footnotes,
     render_markdown,
+    without_byline,
 )
-from .figures import ExportError, FigureExporter, figure_key, print_figure
+from .figures import FigureExporter, figure_key, print_figure
 from .files import write_atomically
+from .pdfcache import Fetched, PdfCache, with_cover
+from .weasy import import_weasyprint
 
 
 @dataclass
@@ -51,6 +59,7 @@ class PdfResult:
     warnings: list[LabbookError] = field(default_factory=list)
     exported: int = 0  # charts the browser drew
     cached: int = 0  # charts from the cache
+    reused: int = 0  # PDFs laid out before: from the cache, with a new cover
 
 
 def write_pdfs(
@@ -63,13 +72,7 @@ def write_pdfs(
     version: str | None = None,
 ) -> PdfResult:
     """Writes each job's PDF; a report with errors still gets one (error boxes), unless strict."""
-    try:
-        from weasyprint import HTML
-    except ImportError as exc:
-        raise ExportError(
-            "writing PDFs needs WeasyPrint", hint="install it with: pip install 'labbook[pdf]'"
-        ) from exc
-
+    weasyprint = import_weasyprint()
     result = PdfResult()
     build = build or BuildInfo()
     todo: list[tuple[PdfJob, str]] = []
@@ -81,36 +84,81 @@ def write_pdfs(
             continue
         todo.append((job, render_markdown(job.page.markdown, project.config)))
     # Every chart of the command, exported in one browser session (or found in the cache).
-    exporter = FigureExporter(project.root / ".labbook" / "cache" / "figures")
-    printed = [print_figure(f) for _, body in todo for f in figures_of(body)]
+    cache_dir = project.root / ".labbook" / "cache"
+    exporter = FigureExporter(cache_dir / "figures")
+    charts = [[print_figure(f) for f in figures_of(body)] for _, body in todo]
+    keys = [[figure_key(f, "svg") for f in figures] for figures in charts]  # each hashed once
+    unique = dict(
+        zip((k for ks in keys for k in ks), (f for fs in charts for f in fs), strict=True)
+    )
     images = dict(
-        zip(
-            (figure_key(f, "svg") for f in printed),
-            exporter.images(printed, "svg") if printed else [],
-            strict=True,
-        )
+        zip(unique, exporter.images(list(unique.values()), "svg", keys=list(unique)), strict=True)
     )
     result.exported, result.cached = exporter.exported, exporter.cached
     sheets = print_stylesheets(project.root, themes_dir(), page_size)
+    printer = _Printer(weasyprint, PdfCache(cache_dir / "pdf"), sheets)
     with tempfile.TemporaryDirectory(prefix="labbook-pdf-") as tmp:
-        charts = Path(tmp)
 
-        def image_for(figure: dict[str, object]) -> str:
-            key = figure_key(print_figure(figure), "svg")
-            path = charts / f"{key}.svg"
+        def image_for(key: str) -> str:
+            # The cache's own file, so that the document (and its key) is the same every run.
+            path = exporter.cached_path(key, "svg") or Path(tmp) / f"{key}.svg"
             if not path.exists():
                 path.write_bytes(images[key])
             return path.as_uri()
 
-        for job, body in todo:
-            body = charts_to_images(body, image_for)
-            body = real_footnotes(math_to_svg(body))
+        for (job, body), figures, body_keys in zip(todo, charts, keys, strict=True):
+            srcs = [
+                (image_for(k), figure_title(f)) for k, f in zip(body_keys, figures, strict=True)
+            ]
+            body = charts_to_images(body, srcs)
+            body = without_byline(real_footnotes(math_to_svg(body)))
             write_page_files([job.page], job.base_dir)  # media, where its URLs point
-            html = document(body, cover_for(job.page, build, version), sheets)
-            data = HTML(string=html, base_url=str(job.base_dir) + os.sep).write_pdf()
+            data, reused = printer.print(body, cover_for(job.page, build, version), job.base_dir)
             if not data:
                 raise ReportError("WeasyPrint produced no PDF", file=job.target)
             write_atomically(job.target, data)
             result.written.append(job.target)
+            result.reused += reused
             advance("writing PDFs", total=len(todo))
     return result
+
+
+class _Printer:
+    """Renders print documents with WeasyPrint, or takes them from the PdfCache with a new cover."""
+
+    def __init__(self, weasyprint: ModuleType, cache: PdfCache, sheets: list[str]) -> None:
+        import pydyf
+
+        from .. import __version__
+
+        self.weasyprint = weasyprint
+        self.cache = cache
+        self.sheets = sheets
+        self.versions = (__version__, weasyprint.__version__, pydyf.__version__)
+
+    def print(self, body: str, cover: Cover, base_dir: Path) -> tuple[bytes, bool]:
+        """Gives the PDF of body under cover, and whether it came from the cache."""
+        base_url = str(base_dir) + os.sep
+        key = self.cache.key(
+            document(body, cover.without_clock(), self.sheets), self.sheets, self.versions
+        )
+        kept = self.cache.find(key, base_dir)
+        if kept is not None:
+            fresh = self.weasyprint.HTML(
+                string=cover_document(cover, self.sheets), base_url=base_url
+            ).render()
+            if len(fresh.pages) == 1:
+                data = with_cover(kept, fresh.write_pdf())
+                if data is not None:
+                    return data, True
+        fetched = Fetched()
+        rendered = self.weasyprint.HTML(
+            string=document(body, cover, self.sheets),
+            base_url=base_url,
+            url_fetcher=fetched.fetcher(self.weasyprint),
+        ).render()
+        data = rendered.write_pdf()
+        # Kept only when the cover is one page: then a new cover can take its place.
+        if len(rendered.pages) > 1 and AFTER_COVER in rendered.pages[1].anchors:
+            self.cache.keep(key, data, fetched, base_dir)
+        return data, False

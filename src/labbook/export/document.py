@@ -105,16 +105,23 @@ def render_markdown(text: str, config: Mapping[str, Any]) -> str:
     import markdown
 
     names, options = markdown_extensions(config)
-    kept: list[str] = []
-    for name in names:
-        try:
-            markdown.Markdown(extensions=[name], extension_configs={name: options.get(name, {})})
-        except Exception:  # an extension this environment cannot load: paper goes without
-            continue
-        kept.append(name)
-    md = markdown.Markdown(
-        extensions=kept, extension_configs={n: options[n] for n in kept if n in options}
-    )
+    try:
+        md = markdown.Markdown(
+            extensions=names, extension_configs={n: options[n] for n in names if n in options}
+        )
+    except Exception:  # an extension this environment cannot load: paper goes without it
+        kept: list[str] = []
+        for name in names:
+            try:
+                markdown.Markdown(
+                    extensions=[name], extension_configs={name: options.get(name, {})}
+                )
+            except Exception:
+                continue
+            kept.append(name)
+        md = markdown.Markdown(
+            extensions=kept, extension_configs={n: options[n] for n in kept if n in options}
+        )
     html: str = md.convert(text)
     return html
 

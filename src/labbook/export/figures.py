@@ -9,13 +9,11 @@ off, and the browser is the machine's own Chromium.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import os
 import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -138,6 +136,9 @@ class FigureExporter:
             pass  # a cache that cannot be written costs time, not correctness
 
     def _export(self, items: list[tuple[str, Mapping[str, Any]]], fmt: str) -> dict[str, bytes]:
+        import asyncio  # here, not at the top: a warm print has every chart cached
+        from concurrent.futures import ThreadPoolExecutor
+
         browser = find_browser()
         try:
             import kaleido

@@ -11,9 +11,9 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 
 from ..errors import LabbookError, ReportError
 from ..git import BuildInfo
@@ -38,8 +38,8 @@ from .document import (
 )
 from .figures import FigureExporter, figure_key, print_figure
 from .files import write_atomically
-from .pdfcache import Fetched, PdfCache, with_cover
-from .weasy import import_weasyprint
+from .pdfcache import Fetched, KeptPdf, PdfCache
+from .weasy import CoverPrinter, import_weasyprint
 
 
 @dataclass
@@ -72,7 +72,6 @@ def write_pdfs(
     version: str | None = None,
 ) -> PdfResult:
     """Writes each job's PDF; a report with errors still gets one (error boxes), unless strict."""
-    weasyprint = import_weasyprint()
     result = PdfResult()
     build = build or BuildInfo()
     todo: list[tuple[PdfJob, str]] = []
@@ -96,8 +95,8 @@ def write_pdfs(
     )
     result.exported, result.cached = exporter.exported, exporter.cached
     sheets = print_stylesheets(project.root, themes_dir(), page_size)
-    printer = _Printer(weasyprint, PdfCache(cache_dir / "pdf"), sheets)
-    with tempfile.TemporaryDirectory(prefix="labbook-pdf-") as tmp:
+    printer = _Printer(PdfCache(cache_dir / "pdf"), sheets)
+    with tempfile.TemporaryDirectory(prefix="labbook-pdf-") as tmp, ExitStack() as stack:
 
         def image_for(key: str) -> str:
             # The cache's own file, so that the document (and its key) is the same every run.
@@ -106,6 +105,7 @@ def write_pdfs(
                 path.write_bytes(images[key])
             return path.as_uri()
 
+        planned: list[_Planned] = []
         for (job, body), figures, body_keys in zip(todo, charts, keys, strict=True):
             srcs = [
                 (image_for(k), figure_title(f)) for k, f in zip(body_keys, figures, strict=True)
@@ -113,52 +113,90 @@ def write_pdfs(
             body = charts_to_images(body, srcs)
             body = without_byline(real_footnotes(math_to_svg(body)))
             write_page_files([job.page], job.base_dir)  # media, where its URLs point
-            data, reused = printer.print(body, cover_for(job.page, build, version), job.base_dir)
+            planned.append(printer.plan(job, body, cover_for(job.page, build, version)))
+        # The kept PDFs' new covers render in a process of their own while this one opens
+        # the kept PDFs (and renders the reports that changed).
+        hits = [p for p in planned if p.kept is not None]
+        covers = (
+            stack.enter_context(CoverPrinter([(p.cover_html, p.base_url) for p in hits]))
+            if hits
+            else None
+        )
+        opened = {id(p): _open_kept(p.kept) for p in hits if p.kept is not None}
+        slot = {id(p): i for i, p in enumerate(hits)}
+        for p in planned:
+            data = None
+            kept = opened.get(id(p))
+            if covers is not None and kept is not None:
+                cover = covers.results()[slot[id(p)]]
+                data = kept.with_cover(cover) if cover is not None else None
+            result.reused += data is not None
+            data = data or printer.render(p)
             if not data:
-                raise ReportError("WeasyPrint produced no PDF", file=job.target)
-            write_atomically(job.target, data)
-            result.written.append(job.target)
-            result.reused += reused
+                raise ReportError("WeasyPrint produced no PDF", file=p.job.target)
+            write_atomically(p.job.target, data)
+            result.written.append(p.job.target)
             advance("writing PDFs", total=len(todo))
     return result
 
 
-class _Printer:
-    """Renders print documents with WeasyPrint, or takes them from the PdfCache with a new cover."""
+@dataclass
+class _Planned:
+    """A report to print: its document, the key it is kept under, and the kept PDF if any."""
 
-    def __init__(self, weasyprint: ModuleType, cache: PdfCache, sheets: list[str]) -> None:
-        import pydyf
+    job: PdfJob
+    html: str
+    cover_html: str
+    base_url: str
+    key: str
+    kept: bytes | None
+
+
+def _open_kept(data: bytes) -> KeptPdf | None:
+    try:
+        return KeptPdf(data)
+    except ImportError:  # pypdf comes with labbook[pdf]; without it, every PDF is rendered
+        return None
+
+
+class _Printer:
+    """Renders print documents with WeasyPrint, keeping them in the PdfCache."""
+
+    def __init__(self, cache: PdfCache, sheets: list[str]) -> None:
+        from importlib.metadata import version
 
         from .. import __version__
 
-        self.weasyprint = weasyprint
         self.cache = cache
         self.sheets = sheets
-        self.versions = (__version__, weasyprint.__version__, pydyf.__version__)
+        # Read without importing WeasyPrint: a report found in the cache never needs it here.
+        self.versions = (__version__, version("weasyprint"), version("pydyf"))
 
-    def print(self, body: str, cover: Cover, base_dir: Path) -> tuple[bytes, bool]:
-        """Gives the PDF of body under cover, and whether it came from the cache."""
-        base_url = str(base_dir) + os.sep
+    def plan(self, job: PdfJob, body: str, cover: Cover) -> _Planned:
+        """Gives the report's print document, its key, and its kept PDF when unchanged."""
         key = self.cache.key(
             document(body, cover.without_clock(), self.sheets), self.sheets, self.versions
         )
-        kept = self.cache.find(key, base_dir)
-        if kept is not None:
-            fresh = self.weasyprint.HTML(
-                string=cover_document(cover, self.sheets), base_url=base_url
-            ).render()
-            if len(fresh.pages) == 1:
-                data = with_cover(kept, fresh.write_pdf())
-                if data is not None:
-                    return data, True
+        return _Planned(
+            job=job,
+            html=document(body, cover, self.sheets),
+            cover_html=cover_document(cover, self.sheets),
+            base_url=str(job.base_dir) + os.sep,
+            key=key,
+            kept=self.cache.find(key, job.base_dir),
+        )
+
+    def render(self, planned: _Planned) -> bytes:
+        """Gives the PDF of the whole document, rendered by WeasyPrint, and keeps it."""
+        weasyprint = import_weasyprint()
         fetched = Fetched()
-        rendered = self.weasyprint.HTML(
-            string=document(body, cover, self.sheets),
-            base_url=base_url,
-            url_fetcher=fetched.fetcher(self.weasyprint),
+        rendered = weasyprint.HTML(
+            string=planned.html,
+            base_url=planned.base_url,
+            url_fetcher=fetched.fetcher(weasyprint),
         ).render()
-        data = rendered.write_pdf()
+        data: bytes = rendered.write_pdf()
         # Kept only when the cover is one page: then a new cover can take its place.
         if len(rendered.pages) > 1 and AFTER_COVER in rendered.pages[1].anchors:
-            self.cache.keep(key, data, fetched, base_dir)
-        return data, False
+            self.cache.keep(planned.key, data, fetched, planned.job.base_dir)
+        return data

@@ -137,32 +137,43 @@ class PdfCache:
             manifest.with_suffix(".pdf").unlink(missing_ok=True)
 
 
-def with_cover(kept: bytes, cover: bytes) -> bytes | None:
-    """Gives the kept PDF with its first page drawn as the cover PDF's only page.
+class KeptPdf:
+    """A kept PDF opened for a new first page (pypdf, incremental: the rest is not rewritten)."""
 
-    None when that cannot be done faithfully: pypdf missing, a page count other than
-    one in the cover, or links on either first page.
-    """
-    try:
-        from pypdf import PdfReader, PdfWriter
+    def __init__(self, data: bytes) -> None:
+        from pypdf import PdfWriter
+
+        self._writer = PdfWriter(io.BytesIO(data), incremental=True)
+
+    def with_cover(self, cover: bytes) -> bytes | None:
+        """Gives the kept PDF with its first page drawn as the cover PDF's only page.
+
+        None when that cannot be done faithfully: a page count other than one in the
+        cover, or links on either first page.
+        """
+        from pypdf import PdfReader
         from pypdf.generic import NameObject
-    except ImportError:
-        return None
-    new = PdfReader(io.BytesIO(cover))
-    if len(new.pages) != 1:
-        return None
-    writer = PdfWriter(io.BytesIO(kept), incremental=True)
-    first, fresh = writer.pages[0], new.pages[0]
-    if "/Annots" in first or "/Annots" in fresh:
-        return None
-    for name in [n for n in first if n not in ("/Type", "/Parent")]:
-        del first[name]
-    for name, value in fresh.items():
-        if name not in ("/Type", "/Parent"):
-            first[NameObject(name)] = value.clone(writer)
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
+
+        new = PdfReader(io.BytesIO(cover))
+        if len(new.pages) != 1:
+            return None
+        writer = self._writer
+        first, fresh = writer.pages[0], new.pages[0]
+        if "/Annots" in first or "/Annots" in fresh:
+            return None
+        for name in [n for n in first if n not in ("/Type", "/Parent")]:
+            del first[name]
+        for name, value in fresh.items():
+            if name not in ("/Type", "/Parent"):
+                first[NameObject(name)] = value.clone(writer)
+        out = io.BytesIO()
+        writer.write(out)
+        return out.getvalue()
+
+
+def with_cover(kept: bytes, cover: bytes) -> bytes | None:
+    """Gives the kept PDF with the cover PDF's only page first; None where KeptPdf says."""
+    return KeptPdf(kept).with_cover(cover)
 
 
 def _relative_url(url: str, base_dir: Path) -> str:

@@ -9,10 +9,11 @@ give a table of contents with page numbers.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import html as html_lib
 import json
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,6 +38,10 @@ _FOOTNOTES = re.compile(r'<div class="footnote">.*?<ol>(?P<items>.*?)</ol>\s*</d
 _FOOTNOTE_ITEM = re.compile(r'<li id="(?P<id>fn:[^"]+)">(?P<body>.*?)</li>', re.S)
 _BACKREF = re.compile(r'\s*<a class="footnote-backref"[^>]*>.*?</a>', re.S)
 _TAGS = re.compile(r"<[^>]+>")
+_BYLINE = re.compile(r'<p class="labbook-byline">.*?</p>\n?', re.S)
+# An empty block right after the cover: the page that holds it is the first after the cover.
+AFTER_COVER = "labbook-after-cover"
+_NO_TIME = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 @dataclass
@@ -51,6 +56,14 @@ class Cover:
     commit_date: datetime | None = None
     dirty: bool = False  # the work tree differed from that commit
     read_at: datetime | None = None  # when its run data was read
+
+    def without_clock(self) -> Cover:
+        """Gives this cover with its readings of the clock (date, data read) fixed.
+
+        They are all that changes between two prints of an unchanged report.
+        """
+        read_at = _NO_TIME if self.read_at else None
+        return dataclasses.replace(self, date=_NO_TIME, read_at=read_at)
 
 
 def cover_for(page: CompiledPage, build: BuildInfo, version: str | None = None) -> Cover:
@@ -92,32 +105,43 @@ def render_markdown(text: str, config: Mapping[str, Any]) -> str:
     import markdown
 
     names, options = markdown_extensions(config)
-    kept: list[str] = []
-    for name in names:
-        try:
-            markdown.Markdown(extensions=[name], extension_configs={name: options.get(name, {})})
-        except Exception:  # an extension this environment cannot load: paper goes without
-            continue
-        kept.append(name)
-    md = markdown.Markdown(
-        extensions=kept, extension_configs={n: options[n] for n in kept if n in options}
-    )
+    try:
+        md = markdown.Markdown(
+            extensions=names, extension_configs={n: options[n] for n in names if n in options}
+        )
+    except Exception:  # an extension this environment cannot load: paper goes without it
+        kept: list[str] = []
+        for name in names:
+            try:
+                markdown.Markdown(
+                    extensions=[name], extension_configs={name: options.get(name, {})}
+                )
+            except Exception:
+                continue
+            kept.append(name)
+        md = markdown.Markdown(
+            extensions=kept, extension_configs={n: options[n] for n in kept if n in options}
+        )
     html: str = md.convert(text)
     return html
 
 
-def charts_to_images(body: str, image_for: Callable[[dict[str, Any]], str]) -> str:
-    """Gives the body with each chart's plot and figure JSON replaced by `<img src=...>`."""
+def charts_to_images(body: str, images: Sequence[tuple[str, str]]) -> str:
+    """Gives the body with its charts' plots and figure JSON replaced, in order, by `<img>`s.
+
+    `images` holds each chart's (src, alt), in the order `figures_of` gives the figures.
+    """
+    found = iter(images)
 
     def one(match: re.Match[str]) -> str:
-        figure = json.loads(match.group("json"))
-        src = image_for(figure)
-        alt = escape(_figure_title(figure))
-        return f'<img class="labbook-chart-image" src="{escape(src)}" alt="{alt}">' + match.group(
-            "between"
-        )
+        src, alt = next(found)
+        tag = f'<img class="labbook-chart-image" src="{escape(src)}" alt="{escape(alt)}">'
+        return tag + match.group("between")
 
-    return _PLOT.sub(one, body)
+    out = _PLOT.sub(one, body)
+    if next(found, None) is not None:
+        raise ValueError("more images than charts")
+    return out
 
 
 def figures_of(body: str) -> list[dict[str, Any]]:
@@ -137,6 +161,11 @@ def math_to_svg(body: str, size: float = 13.0) -> str:
         return f'<img class="labbook-math-image" alt="math" src="data:image/svg+xml;base64,{data}">'
 
     return _MATH.sub(one, body)
+
+
+def without_byline(body: str) -> str:
+    """Gives the body without the site's byline (authors, data read, PDF link): the cover says it."""
+    return _BYLINE.sub("", body, count=1)
 
 
 def real_footnotes(body: str) -> str:
@@ -213,17 +242,30 @@ def cover_html(cover: Cover) -> str:
 
 def document(body: str, cover: Cover, stylesheets: Sequence[str], toc: bool = True) -> str:
     """Gives the whole print document: cover, contents, body."""
-    styles = "".join(f"<style>{css}</style>" for css in stylesheets)
     return (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        f"<title>{escape(cover.title)}</title>{styles}</head><body>"
+        _head(cover, stylesheets)
         + cover_html(cover)
+        + f'<div id="{AFTER_COVER}"></div>'
         + (contents(body) if toc else "")
         + f'<main class="labbook-body">{body}</main></body></html>'
     )
 
 
-def _figure_title(figure: Mapping[str, Any]) -> str:
+def cover_document(cover: Cover, stylesheets: Sequence[str]) -> str:
+    """Gives a print document of the cover alone, styled as in `document`."""
+    return _head(cover, stylesheets) + cover_html(cover) + "</body></html>"
+
+
+def _head(cover: Cover, stylesheets: Sequence[str]) -> str:
+    styles = "".join(f"<style>{css}</style>" for css in stylesheets)
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f"<title>{escape(cover.title)}</title>{styles}</head><body>"
+    )
+
+
+def figure_title(figure: Mapping[str, Any]) -> str:
+    """Gives a figure's title, or \"chart\" (an image's alt text)."""
     layout = figure.get("layout") or {}
     title = layout.get("title")
     if isinstance(title, Mapping):

@@ -9,13 +9,11 @@ off, and the browser is the machine's own Chromium.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import os
 import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -84,9 +82,14 @@ class FigureExporter:
         self.exported = 0  # images made by the browser (the rest came from the cache)
         self.cached = 0
 
-    def images(self, figures: Sequence[Mapping[str, Any]], fmt: str = "svg") -> list[bytes]:
-        """Gives each figure's image (`svg` or `png`), in order."""
-        keys = [figure_key(f, fmt) for f in figures]
+    def images(
+        self,
+        figures: Sequence[Mapping[str, Any]],
+        fmt: str = "svg",
+        keys: Sequence[str] | None = None,
+    ) -> list[bytes]:
+        """Gives each figure's image (`svg` or `png`), in order; `keys` their figure_keys if known."""
+        keys = list(keys) if keys is not None else [figure_key(f, fmt) for f in figures]
         found: dict[str, bytes] = {}
         missing: dict[str, Mapping[str, Any]] = {}
         for key, figure in zip(keys, figures, strict=True):
@@ -104,6 +107,13 @@ class FigureExporter:
                 found[key] = data
                 self._store(key, fmt, data)
         return [found[k] for k in keys]
+
+    def cached_path(self, key: str, fmt: str) -> Path | None:
+        """Gives the cache file of an image, when the cache holds it."""
+        if self.cache_dir is None:
+            return None
+        path = self.cache_dir / f"{key}.{fmt}"
+        return path if path.is_file() else None
 
     def _cached(self, key: str, fmt: str) -> bytes | None:
         if self.cache_dir is None:
@@ -126,6 +136,9 @@ class FigureExporter:
             pass  # a cache that cannot be written costs time, not correctness
 
     def _export(self, items: list[tuple[str, Mapping[str, Any]]], fmt: str) -> dict[str, bytes]:
+        import asyncio  # here, not at the top: a warm print has every chart cached
+        from concurrent.futures import ThreadPoolExecutor
+
         browser = find_browser()
         try:
             import kaleido

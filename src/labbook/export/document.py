@@ -56,6 +56,7 @@ class Cover:
     commit_date: datetime | None = None
     dirty: bool = False  # the work tree differed from that commit
     read_at: datetime | None = None  # when its run data was read
+    frozen: bool = False  # some of it came from a snapshot (`labbook freeze`)
 
     def without_clock(self) -> Cover:
         """Gives this cover with its readings of the clock (date, data read) fixed.
@@ -77,6 +78,7 @@ def cover_for(page: CompiledPage, build: BuildInfo, version: str | None = None) 
         commit_date=newest.date if newest else None,
         dirty=build.dirty,
         read_at=page.read_at,
+        frozen=bool(page.data and page.data.frozen),
     )
 
 
@@ -225,7 +227,8 @@ def cover_html(cover: Cover) -> str:
     else:
         rows.append(("Report commit", "not committed to git"))
     if cover.read_at:
-        rows.append(("Run data read", cover.read_at.strftime("%Y-%m-%d %H:%M UTC")))
+        label = "Run data frozen (snapshot)" if cover.frozen else "Run data read"
+        rows.append((label, cover.read_at.strftime("%Y-%m-%d %H:%M UTC")))
     items = "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in rows)
     version = (
         f'<span class="labbook-cover-version">{escape(cover.version)}</span>'

@@ -148,7 +148,9 @@ def build_site(
     else:
         raise ConfigError(f"unknown engine {engine!r}", hint="use one of: " + ", ".join(ENGINES))
     if pdf:
-        result.pdfs = _write_site_pdfs(project, result, page_size, strict, engine)
+        result.pdfs = _write_site_pdfs(
+            project, result, page_size, strict, engine, version.version if version else None
+        )
     return result
 
 
@@ -192,7 +194,12 @@ def build_version(
 
 
 def _write_site_pdfs(
-    project: Project, result: BuildResult, page_size: str | None, strict: bool, engine: str
+    project: Project,
+    result: BuildResult,
+    page_size: str | None,
+    strict: bool,
+    engine: str,
+    version: str | None = None,
 ) -> list[Path]:
     from ..export.pdf import PdfJob, write_pdfs
     from ..git import GitHistory
@@ -214,5 +221,6 @@ def _write_site_pdfs(
         build=GitHistory(project.root).build_info(),
         page_size=page_size,
         strict=strict,
+        version=version,  # the cover names the site version it belongs to
     )
     return written.written

@@ -1072,3 +1072,40 @@ def test_artifacts_are_listed_and_read_through_the_server(
     assert source.read_artifact(found, "notes.txt") == b"hello"
     with pytest.raises(RunDataError, match=r"has no artifact 'plots/nope.png'"):
         source.read_artifact(found, "plots/nope.png")
+
+
+def test_the_run_cache_reads_a_finished_runs_history_once_until_it_logs_again(
+    mlflow_server: str, client: MlflowClient, tmp_path: Path
+) -> None:
+    from labbook.sources.cached import CachedSource
+
+    experiment = client.create_experiment("cached-history")
+    run_id = client.create_run(experiment, run_name="cached-a").info.run_id
+    client.log_batch(run_id, metrics=[Metric("loss", 1.0 / (s + 1), T0 + s, s) for s in range(5)])
+    client.set_terminated(run_id, "FINISHED")
+
+    def build() -> tuple[list[float], Recorder]:
+        """One build's reads: a fresh source and cache object, the cache folder kept."""
+        live = open_source("mlflow+" + mlflow_server, name="tracking")
+        assert isinstance(live, MlflowRestSource)
+        calls = count_calls(live)
+        cached = CachedSource(live, tmp_path / "cache")
+        [run] = list(cached.search(experiment="cached-history"))
+        values = run.series("loss").values.tolist()
+        cached.flush()
+        return values, calls
+
+    def history_calls(calls: Recorder) -> list[tuple[str, str]]:
+        return [c for c in calls if "history" in c[1]]
+
+    values, calls = build()
+    assert values == [1.0, 0.5, 1 / 3, 0.25, 0.2] and history_calls(calls)
+    values, calls = build()
+    # A server has no file to fingerprint: it is listed again, but the finished run's
+    # history comes from the cache.
+    assert values == [1.0, 0.5, 1 / 3, 0.25, 0.2]
+    assert calls and not history_calls(calls), calls
+    # The same value again at a later step: the summary is unchanged, its step is not.
+    client.log_metric(run_id, "loss", 0.2, timestamp=T0 + 10, step=5)
+    values, calls = build()
+    assert values == [1.0, 0.5, 1 / 3, 0.25, 0.2, 0.2] and history_calls(calls)

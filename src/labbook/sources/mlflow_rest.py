@@ -49,6 +49,7 @@ from typing import ClassVar
 import numpy as np
 
 from ..errors import RunDataError, RunNotFound, SourceError
+from ..fingerprint import digest
 from ..formats.http import HttpStatusError, Json, JsonClient, NotJson, excerpt
 from ..model import Run, Scalar, Series
 from ..query import And, Expr, OrderKey, matches
@@ -366,6 +367,7 @@ class MlflowRestSource(Source):
         self._client = _MlflowClient(self.base_url, self.uri, timeout=timeout, workers=workers)
         # Experiment ID -> name, filled as experiments are met, so each is looked up once.
         self._experiment_names: dict[str, str] = {}
+        self._latest: dict[str, list[list[object]]] = {}  # run ID -> [key, step, timestamp]
         # What an `experiment:` value (name or ID) resolved to.
         self._resolved: dict[str, str] = {}
         # Run -> the runs of the search that gave it, for reading a key for all of them.
@@ -464,6 +466,10 @@ class MlflowRestSource(Source):
 
     # -- runs --------------------------------------------------------------------------------
 
+    def run_token(self, run: Run) -> str | None:
+        """Gives the run's fields with each latest metric's step and timestamp, as listed."""
+        return digest([super().run_token(run), self._latest.get(run.id)])
+
     def _to_run(self, raw: Json) -> Run:
         """Gives a labbook Run from a runs/search or runs/get record."""
         info = raw.get("info") or {}
@@ -474,9 +480,17 @@ class MlflowRestSource(Source):
             for m in data.get("metrics") or []
             if isinstance(m, dict) and "key" in m
         }
+        run_id = str(info.get("run_id") or info.get("run_uuid"))
+        # Each latest metric's step and timestamp: a point logged since changes them even
+        # when the value comes out the same (what the run cache's token looks at).
+        self._latest[run_id] = sorted(
+            [str(m["key"]), m.get("step"), m.get("timestamp")]
+            for m in data.get("metrics") or []
+            if isinstance(m, dict) and "key" in m
+        )
         return mlflow_run(
             source=self.name,
-            run_id=str(info.get("run_id") or info.get("run_uuid")),
+            run_id=run_id,
             experiment_id=experiment_id,
             experiment_name=self._experiment_name(experiment_id),
             run_name=info.get("run_name"),

@@ -108,7 +108,7 @@ def test_the_options_are_declared_once() -> None:
     [
         ("max_pionts: 100", "labbook option 'max_pionts'"),
         ("max_points: 3", "option 'max_points': must be an integer >= 10"),
-        ("notebook: maybe", "option 'notebook': Expected type: <class 'bool'>"),
+        ("notebook: maybe", "option 'notebook': must be true, false or all, not 'maybe'"),
         ("goals: {rmse: lowest}", "option 'goals': rmse: the goal must be min or max"),
     ],
 )

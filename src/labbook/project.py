@@ -90,11 +90,33 @@ class _Goals(BaseConfigOption[dict[str, str]]):
         return goals
 
 
+NOTEBOOK_MODES = ("off", "cited", "all")
+
+
+class _Notebook(BaseConfigOption[str]):
+    """`notebook:` is false (no lab notebook), true (pages for the runs reports use) or all.
+
+    Kept as a mode word: "off", "cited" (`true`) or "all" (every run of every source).
+    """
+
+    def run_validation(self, value: object) -> str:
+        if value is None or value is False:
+            return "off"
+        if value is True:
+            return "cited"
+        if value == "all":
+            return "all"
+        raise ValidationError(
+            f"must be true, false or all, not {value!r} (true: a page per run the reports use;"
+            " all: a page per run of every source)"
+        )
+
+
 class LabbookConfig(Config):  # type: ignore[no-untyped-call]
     """The labbook plugin's options: declared once, for the MkDocs plugin and the CLI alike."""
 
     sources = _Sources()
-    notebook = c.Type(bool, default=False)
+    notebook = _Notebook()
     max_points = _MaxPoints(int, default=DEFAULT_MAX_POINTS)
     enabled = c.Type(bool, default=True)
     goals = _Goals()
@@ -153,7 +175,7 @@ class LabbookSettings:
     """The labbook plugin's options from mkdocs.yml, validated."""
 
     sources: dict[str, SourceSpec] = field(default_factory=dict)
-    notebook: bool = False
+    notebook: str = "off"  # "off", "cited" (`notebook: true`) or "all"; see NOTEBOOK_MODES
     max_points: int = DEFAULT_MAX_POINTS
     goals: dict[str, str] = field(default_factory=dict)  # metric key -> "min" | "max"
     cache: bool = True  # read sources through the run cache under .labbook/cache/runs
@@ -163,7 +185,7 @@ class LabbookSettings:
         """Gives the settings of an already-validated plugin config."""
         return cls(
             sources=dict(config["sources"]),
-            notebook=bool(config["notebook"]),
+            notebook=str(config["notebook"]),
             max_points=int(config["max_points"]),
             goals=dict(config["goals"]),
             cache=bool(config["cache"]),

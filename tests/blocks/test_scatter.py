@@ -129,3 +129,43 @@ def test_hostile_names_are_inert() -> None:
     runs[0].name = "%{x}<b>x</b>"
     figure, _ = render("scatter", {"scatter": {"x": "params.lr", "y": "val/acc"}}, runs)
     assert figure["data"][0]["customdata"][0][0] == "&#37;{x}&lt;b&gt;x&lt;/b&gt;"
+
+
+def test_best_so_far_over_start_times_steps_through_the_records() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    accs = [0.70, 0.65, 0.80, 0.78, 0.85, 0.60]
+    start = datetime(2026, 11, 2, 9, tzinfo=UTC)
+    runs = [
+        Run(
+            id=f"r{i}",
+            source="local",
+            name=f"r{i}",
+            start_time=start + timedelta(hours=5 - i),  # listed newest first
+            summary={"val/acc": acc},
+        )
+        for i, acc in enumerate(reversed(accs))
+    ]
+    spec = {"scatter": {"x": "start_time", "y": "val/acc"}, "best_so_far": True}
+    figure, _ = render("scatter", spec, runs)
+    points, best = figure["data"]
+    assert figure["layout"]["xaxis"]["type"] == "date"
+    assert points["x"][0] == runs[0].start_time.isoformat()  # type: ignore[union-attr]
+    assert best["meta"] == {"role": "best_so_far", "mode": "max", "records": 3}
+    assert best["y"] == [0.70, 0.80, 0.85, 0.85]
+    assert best["x"][-1] == (start + timedelta(hours=5)).isoformat()
+    assert best["line"]["shape"] == "hv"
+
+
+def test_best_so_far_follows_a_minimised_goal_and_refuses_text_x() -> None:
+    runs = sweep()
+    figure, _ = render(
+        "scatter", {"scatter": {"x": "params.seed", "y": "val/loss"}, "best_so_far": True}, runs
+    )
+    best = figure["data"][-1]
+    assert best["meta"]["mode"] == "min"
+    assert best["y"][-1] == min(r.summary["val/loss"] for r in runs)
+    with pytest.raises(ReportError, match="best_so_far"):
+        render(
+            "scatter", {"scatter": {"x": "params.opt", "y": "val/acc"}, "best_so_far": True}, runs
+        )

@@ -429,9 +429,36 @@
     });
   }
 
+  // The notebook's run tables: a search box hides the rows whose text lacks every word.
+  function watchFilters(root) {
+    root.querySelectorAll("input.labbook-filter[data-labbook-filter]").forEach(function (box) {
+      if (box.getAttribute("data-labbook-bound")) return;
+      var block = document.getElementById(box.getAttribute("data-labbook-filter"));
+      var table = block && block.querySelector("table");
+      if (!table) return;
+      box.setAttribute("data-labbook-bound", "true");
+      var count = box.parentNode.querySelector(".labbook-filter-count");
+      box.addEventListener("input", function () {
+        var words = box.value.toLowerCase().split(/\s+/).filter(Boolean);
+        var rows = Array.prototype.slice.call(table.tBodies[0].rows);
+        var shown = 0;
+        rows.forEach(function (row) {
+          var text = row.textContent.toLowerCase();
+          var keep = words.every(function (w) {
+            return text.indexOf(w) !== -1;
+          });
+          row.hidden = !keep;
+          if (keep) shown += 1;
+        });
+        if (count) count.textContent = words.length ? shown + " of " + rows.length + " runs" : "";
+      });
+    });
+  }
+
   function init() {
     drawCharts(document);
     makeSortable(document);
+    watchFilters(document);
     addTableDownloads(document);
     watchCompareToggles(document);
   }

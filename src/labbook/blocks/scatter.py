@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -10,6 +11,7 @@ import numpy as np
 from ..charts import color_for
 from ..errors import LabbookError
 from ..escaping import plotly_text
+from ..goals import goal_of
 from ..model import Run, RunSet, sort_key
 from .base import (
     CHART,
@@ -57,6 +59,13 @@ class ScatterBlock(Block):
             "a least-squares line, its equation and R² in the legend",
             "false",
         ),
+        Option(
+            "best_so_far",
+            "true/false",
+            "a step line through the best y up to each x (the metric's goal decides best),"
+            " the runs that set a new best marked",
+            "false",
+        ),
         *CHART,
     )
 
@@ -76,6 +85,7 @@ class ScatterBlock(Block):
         self.log_x = opt_bool(spec, "log_x", ctx)
         self.log_y = opt_bool(spec, "log_y", ctx)
         self.trendline = opt_bool(spec, "trendline", ctx)
+        self.best_so_far = opt_bool(spec, "best_so_far", ctx)
         self.height = opt_int(spec, "height", ctx, default=400, minimum=50)
 
     def metric_keys(self) -> list[str]:
@@ -88,6 +98,8 @@ class ScatterBlock(Block):
         colors = run_values(runs, self.color, self.ctx, "color") if self.color else None
         sizes = run_values(runs, self.size, self.ctx, "size") if self.size else None
         x_numeric, y_numeric = is_numeric(xs), is_numeric(ys)
+        # Times (`start_time`) go on a date axis, in time order, not as category labels.
+        x_dates = not x_numeric and _all_datetimes(xs)
         for option, flag, numeric, column in (
             ("log_x", self.log_x, x_numeric, self.x),
             ("log_y", self.log_y, y_numeric, self.y),
@@ -98,11 +110,14 @@ class ScatterBlock(Block):
                     option,
                     hint="a log axis needs numbers; remove the option",
                 )
-        x_plot = numbers(xs) if x_numeric else [None if v is None else category(v) for v in xs]
+        if x_dates:
+            x_plot: list[Any] = [None if v is None else v.isoformat() for v in xs]
+        else:
+            x_plot = numbers(xs) if x_numeric else [None if v is None else category(v) for v in xs]
         y_plot = numbers(ys) if y_numeric else [None if v is None else category(v) for v in ys]
         keep = [i for i in range(len(runs)) if x_plot[i] is not None and y_plot[i] is not None]
         if self.log_x:
-            keep = [i for i in keep if (x_plot[i] or 0) > 0]  # type: ignore[operator]
+            keep = [i for i in keep if (x_plot[i] or 0) > 0]
         if self.log_y:
             keep = [i for i in keep if (y_plot[i] or 0) > 0]  # type: ignore[operator]
         dropped = len(runs) - len(keep)
@@ -193,6 +208,8 @@ class ScatterBlock(Block):
             )
         if self.trendline:
             traces.append(self._trendline(keep, x_plot, y_plot, x_numeric and y_numeric))
+        if self.best_so_far:
+            traces.append(self._best_so_far(keep, xs, y_plot, x_plot, x_numeric or x_dates))
         show_legend = len(traces) > 1
         figure = {
             "data": traces,
@@ -207,7 +224,11 @@ class ScatterBlock(Block):
                     "y": 1.02,
                     "yanchor": "bottom",
                 },
-                xaxis=axis(self.x, log=self.log_x, kind=None if x_numeric else "category"),
+                xaxis=axis(
+                    self.x,
+                    log=self.log_x,
+                    kind=None if x_numeric else "date" if x_dates else "category",
+                ),
                 yaxis=axis(self.y, log=self.log_y, kind=None if y_numeric else "category"),
                 meta={"csv_note": f"one point per run; {len(keep)} of {len(runs)} runs drawn"},
             ),
@@ -263,6 +284,53 @@ class ScatterBlock(Block):
                 out[i] = small + (large - small) * (v - lo) / (hi - lo)
         return out
 
+    def _best_so_far(
+        self, keep: list[int], xs: list[Any], y_plot: list[Any], x_plot: list[Any], ordered: bool
+    ) -> dict[str, Any]:
+        """Gives the step line of the best y so far, in x order, through the runs that set it."""
+        if not ordered:
+            raise self.ctx.error(
+                "'best_so_far' needs numbers or times on the x axis",
+                "best_so_far",
+                hint="use e.g. `x: start_time`, or remove `best_so_far`",
+            )
+        if not all(isinstance(y_plot[i], float | int) for i in keep):
+            raise self.ctx.error(
+                "'best_so_far' needs numbers on the y axis", "best_so_far", hint="remove it"
+            )
+        if self.ctx.goals is not None:
+            mode = self.ctx.goals.mode(self.y, "best_so_far", self.ctx.line_of("best_so_far"))
+        else:
+            mode = goal_of(self.y)[0]
+
+        def better(a: float, b: float) -> bool:
+            return a > b if mode == "max" else a < b
+
+        order = sorted(keep, key=lambda i: xs[i])
+        record_x: list[Any] = []
+        record_y: list[float] = []
+        for i in order:
+            if not record_y or better(y_plot[i], record_y[-1]):
+                record_x.append(x_plot[i])
+                record_y.append(y_plot[i])
+        last = x_plot[order[-1]]
+        return {
+            "type": "scatter",
+            "mode": "lines+markers",
+            "name": plotly_text(f"best so far ({mode})"),
+            # The last record holds until the last run: the line runs on to its x.
+            "x": [*record_x, last],
+            "y": [*record_y, record_y[-1]],
+            "line": {"shape": "hv", "color": "#e45756", "width": 2},
+            "marker": {
+                "size": [13] * len(record_x) + [0],
+                "symbol": "star",
+                "color": "#e45756",
+            },
+            "hoverinfo": "skip",
+            "meta": {"role": "best_so_far", "mode": mode, "records": len(record_x)},
+        }
+
     def _trendline(
         self, keep: list[int], x_plot: list[Any], y_plot: list[Any], numeric: bool
     ) -> dict[str, Any]:
@@ -306,6 +374,11 @@ class ScatterBlock(Block):
                 "r2": r2,
             },
         }
+
+
+def _all_datetimes(values: list[Any]) -> bool:
+    present = [v for v in values if v is not None]
+    return bool(present) and all(isinstance(v, datetime) for v in present)
 
 
 def _value(run: Run, column: str, colors: Any, sizes: Any, block: ScatterBlock, i: int) -> Any:

@@ -3,30 +3,33 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING
 
 from ..blocks.base import Block, BlockContext
-from ..blocks.page import PageContext, PrintedValue
+from ..blocks.page import PageContext
 from ..blocks.registry import block_kinds, load_block
 from ..errors import LabbookError, ReportError, ReportErrors, at_place
 from ..escaping import defuse_marked_sections, escape_html
 from ..export.files import write_page_files as write_page_files  # re-exported
 from ..git import FileHistory, GitHistory
-from ..goals import Goals, Note
+from ..goals import Goals
 from ..model import Run, RunSet
 from ..progress import advance, timed
 from ..project import Project
 from .crossref import link_references, number_blocks, reference_errors
 from .expressions import Expressions
 from .math import render_math
+from .page import CompiledPage as CompiledPage  # re-exported: callers import it from here
+from .page import DataStatement as DataStatement
+from .page import error_box as error_box
 from .parse import BlockFence, ParsedReport, Prose, Verbatim, parse_report
 from .resolve import Resolver, UnresolvedRunSet, resolve_run_sets
+
+if TYPE_CHECKING:
+    from .notebook import Notebook, NotebookPage
 
 # No backtracking: `^#\s+(.+?)\s*#*\s*$` took cubic time on a heading of many spaces.
 _H1 = re.compile(r"^#[ \t]+([^\n]*)$", re.M)
@@ -52,97 +55,6 @@ def _first_h1(text: str) -> tuple[int, str] | None:
 
 
 @dataclass
-class CompiledPage:
-    """A report ready for any generator: Markdown body, title, and what went wrong."""
-
-    path: Path
-    markdown: str
-    title: str | None = None
-    meta: dict[str, Any] = field(default_factory=dict)
-    errors: list[LabbookError] = field(default_factory=list)
-    warnings: list[LabbookError] = field(default_factory=list)
-    # What labbook assumed (a metric goal from the name rule): `check` prints, never fails.
-    notes: list[Note] = field(default_factory=list)
-    runs: RunSet = field(default_factory=RunSet)
-    figures: list[dict[str, Any]] = field(default_factory=list)
-    # Files the blocks copy into the site, by name under FILES_DIR (images of `media`).
-    files: dict[str, bytes] = field(default_factory=dict)
-    history: FileHistory = field(default_factory=FileHistory)  # authors, created, last edit
-    authors: list[str] = field(default_factory=list)  # front matter's, else git's
-    read_at: datetime | None = None  # when the run data was read (None: no runs)
-    data: DataStatement | None = None  # when and from where the run data came (None: no runs)
-    # What its expressions printed and its tables' summary cells, in page order.
-    values: list[PrintedValue] = field(default_factory=list)
-    text: str | None = None  # the report's source as compiled (None: it could not be read)
-
-    def as_document(self) -> str:
-        """Gives the page with a front matter holding its title, for generators that read one."""
-        meta = {
-            k: v for k, v in self.meta.items() if isinstance(v, str | int | float | bool | list)
-        }
-        if self.title:
-            meta["title"] = self.title
-        if not meta:
-            return self.markdown
-        return (
-            "---\n"
-            + yaml.safe_dump(meta, sort_keys=True, allow_unicode=True)
-            + "---\n\n"
-            + self.markdown
-        )
-
-
-@dataclass(frozen=True)
-class DataStatement:
-    """When a page's run data was read, from which sources, and how much of it was frozen."""
-
-    read_at: datetime | None  # read from the trackers now (None: every run was frozen)
-    frozen_at: datetime | None  # the oldest snapshot read among the frozen runs
-    sources: tuple[str, ...]
-    runs: int
-    frozen: int
-
-    @classmethod
-    def of(cls, used: RunSet, frozen_at: Mapping[str, datetime | None]) -> DataStatement | None:
-        runs = list(dict.fromkeys(used))
-        if not runs:
-            return None
-        frozen = [frozen_at[r.ref] for r in runs if r.ref in frozen_at]
-        stamps = [t for t in frozen if t is not None]
-        live = len(frozen) < len(runs)
-        return cls(
-            read_at=datetime.now(UTC).replace(microsecond=0) if live else None,
-            frozen_at=min(stamps) if stamps else None,
-            sources=tuple(dict.fromkeys(r.source for r in runs)),
-            runs=len(runs),
-            frozen=len(frozen),
-        )
-
-    @property
-    def oldest(self) -> datetime | None:
-        """Gives the earliest time any of the data was read."""
-        stamps = [t for t in (self.read_at, self.frozen_at) if t is not None]
-        return min(stamps) if stamps else None
-
-    def text(self) -> str:
-        """Gives the statement as a reader sees it, e.g. 'read … from local, sweeps'."""
-        sources = ", ".join(self.sources)
-        frozen = _stamp(self.frozen_at) if self.frozen_at else "an unknown time"
-        if not self.frozen:
-            return f"run data read {_stamp(self.read_at)} from {sources}"
-        if self.frozen == self.runs:
-            return f"run data from a snapshot (frozen {frozen}) of {sources}"
-        return (
-            f"run data read {_stamp(self.read_at)} from {sources}; {self.frozen} of {self.runs}"
-            f" runs from a snapshot (frozen {frozen})"
-        )
-
-
-def _stamp(when: datetime | None) -> str:
-    return when.strftime("%Y-%m-%d %H:%M UTC") if when else ""
-
-
-@dataclass
 class CompileOptions:
     """What a compile needs from the project."""
 
@@ -156,22 +68,8 @@ class CompileOptions:
     check_only: bool = False  # `labbook check`: blocks check their keys, draw nothing
     pdf_href: str | None = None  # `build --pdf`: the page's PDF, linked in its byline
     math_source: bool = False  # keep `$…$` as written (GitHub renders it), not MathML
-
-
-def error_box(error: LabbookError) -> str:
-    """Gives the visible error box a failed block or expression renders as."""
-    return (
-        '<div class="admonition failure labbook-error" role="alert">'
-        '<p class="admonition-title">labbook: this part of the report could not be built</p>'
-        f"<p><code>{escape_html(error.where)}</code> {escape_html(_error_text(error))}</p></div>"
-    )
-
-
-def _error_text(error: LabbookError) -> str:
-    text = error.message
-    if error.hint:
-        text += f". {error.hint}"
-    return text
+    # The lab notebook's run page URL from the site's root; None: links go to the tracker.
+    notebook_url: Callable[[Run], str] | None = None
 
 
 def report_authors(parsed: ParsedReport, history: FileHistory) -> list[str]:
@@ -255,6 +153,7 @@ def _build_block(
     options: CompileOptions,
     goals: Goals | None = None,
     page: PageContext | None = None,
+    run_link: Callable[[Run], str | None] | None = None,
 ) -> tuple[Block, RunSet]:
     """Gives a validated block and the runs it draws; raises ReportError at the right line."""
     if fence.error is not None:
@@ -290,6 +189,8 @@ def _build_block(
         read_artifact=resolver.read_artifact,
         list_artifacts=resolver.list_artifacts,
     )
+    if run_link is not None:
+        ctx.run_link = run_link
     block = load_block(kind)(data, ctx)
     try:
         if block.runs_spec is None:
@@ -343,8 +244,17 @@ def compile_report(
     page_ctx = PageContext(
         theme_dirs=options.theme_dirs, numbers=numbers, labels=labels, root_url=options.root_url
     )
+    linked: list[Run] = []
+
+    def run_link(run: Run) -> str | None:
+        """Gives where a run's name links: its notebook page (then it gets one), else its tracker."""
+        if options.notebook_url is None:
+            return run.url
+        linked.append(run)
+        return options.root_url + options.notebook_url(run)
+
     expressions = Expressions(
-        Path(display), run_sets, lookup, lambda run: run.url, record=page_ctx.values.append
+        Path(display), run_sets, lookup, run_link, record=page_ctx.values.append
     )
     out: list[tuple[bool, str]] = [(False, error_box(e) + "\n\n") for e in set_errors]
     block_index = 0
@@ -374,7 +284,15 @@ def compile_report(
         elif isinstance(segment, BlockFence):
             try:
                 block, runs = _build_block(
-                    segment, block_index, display, resolver, run_sets, options, goals, page_ctx
+                    segment,
+                    block_index,
+                    display,
+                    resolver,
+                    run_sets,
+                    options,
+                    goals,
+                    page_ctx,
+                    run_link,
                 )
                 rendered = block.check(runs) if options.check_only else block.render(runs)
                 used = used + runs
@@ -401,6 +319,9 @@ def compile_report(
             block_index += 1
             out.append((False, "\n" + html + "\n\n"))
 
+    if linked:  # a run linked in the prose (`run(ref) | link`) gets a notebook page too
+        known = {r.ref for r in used}
+        used = used + RunSet(dict.fromkeys(r for r in linked if r.ref not in known))
     data = DataStatement.of(used, resolver.frozen_at)
     if options.history is not None:
         page.history = options.history.of(options.source_path or path)
@@ -488,6 +409,20 @@ class ProjectCompiler:
             mode=project.data_mode,
         )
         self.resolver.open_all()
+        self.notebook: Notebook | None = None
+        if project.settings.notebook != "off":
+            from .notebook import Notebook
+
+            self.notebook = Notebook(
+                project.settings.notebook,
+                self.resolver,
+                project.docs_dir,
+                max_points=project.settings.max_points,
+                goals=project.settings.goals,
+                theme_dirs=(project.root / "themes",),
+                directory_urls=project.config.get("use_directory_urls", True) is not False,
+                source_relative=source_relative,
+            )
         self._reports: int | None = None
         self.options = CompileOptions(
             max_points=project.settings.max_points,
@@ -569,8 +504,26 @@ class ProjectCompiler:
             pdf_href=self.pdf_href(path) if self.pdf_links else None,
             math_source=self.math_source,
             theme_dirs=(self.project.root / "themes",),
+            notebook_url=self.notebook.run_url if self.notebook is not None else None,
         )
         return compile_report(path, text, self.resolver, options)
+
+    def notebook_pages(self, reports: list[CompiledPage]) -> list[NotebookPage]:
+        """Gives the lab notebook's pages (none when it is off), for these compiled reports."""
+        if self.notebook is None:
+            return []
+        cited = []
+        for page in reports:
+            relative = relative_report(self.project, page.path)
+            if relative is None:
+                continue
+            if self.source_relative:
+                url = relative.as_posix()
+            else:
+                folder = page_dir(self.project, page.path)
+                url = "" if folder is None or not folder.parts else folder.as_posix() + "/"
+            cited.append((page, url, page.title or relative.stem))
+        return self.notebook.pages(cited)
 
     def pdf_href(self, path: Path) -> str | None:
         """Gives the URL, from the report's page, of its PDF under the site's `pdf/`."""

@@ -443,6 +443,15 @@ class Resolver:
             out.setdefault(run.source, {})[wanted] = run.id
         return out
 
+    def all_runs(self, name: str) -> list[Run]:
+        """Gives every run of a source, as this build's one Run object each (the notebook's).
+
+        Offline, only the runs the snapshots hold: no tracker is asked.
+        """
+        if self.mode == "offline":
+            return [r for r in self._canonical.values() if r.source == name]
+        return [self._keep(run) for run in self._runs_of(name)]
+
     def canonical_runs(self) -> list[Run]:
         """Gives every run this build resolved, once each."""
         return list(self._canonical.values())

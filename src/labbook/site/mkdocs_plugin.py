@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # the compiler is imported on the first page the page cache l
     from ..report.compile import CompiledPage, ProjectCompiler
 
 log = logging.getLogger("mkdocs.plugins.labbook")
+NOTEBOOK_PREFIX = "notebook/"
 
 
 def configure_theme(config: MkDocsConfig) -> None:
@@ -71,6 +72,9 @@ class LabbookPlugin(BasePlugin[LabbookConfig]):  # type: ignore[no-untyped-call]
         # `labbook build --version V`: the version being built (None: an unversioned site).
         self.version: versions.VersionBuild | None = None
         self.changes_page: str | None = None  # the generated Changes page's file, if any
+        # With the notebook on, reports are compiled in on_files (the notebook's run pages
+        # list the reports citing them): report file -> (its text, the page).
+        self.precompiled: dict[Path, tuple[str | None, CompiledPage]] = {}
 
     def on_startup(self, *, command: str, dirty: bool) -> None:
         # Called once per `mkdocs serve`, on the first build's plugin only; rebuilds get
@@ -126,10 +130,13 @@ class LabbookPlugin(BasePlugin[LabbookConfig]):  # type: ignore[no-untyped-call]
         else:
             self.project = Project.from_settings(config_file, settings, Path(config.docs_dir))
             self.project.data_mode = self.data_mode
-            if settings.cache and self.use_page_cache and not self.pdf_links:
+            # Notebook pages list what every report cites: each build compiles them all.
+            notebook_off = settings.notebook == "off"
+            if settings.cache and self.use_page_cache and not self.pdf_links and notebook_off:
                 key = {"settings": asdict(settings), "data": self.data_mode}
                 self.page_cache = PageCache(self.project.root, json_safe(key))
         self.pages = {}
+        self.precompiled = {}
         self.errors = []
         self.warnings = []
 
@@ -143,7 +150,48 @@ class LabbookPlugin(BasePlugin[LabbookConfig]):  # type: ignore[no-untyped-call]
             # Its body is written in on_env, once every report of this version is compiled.
             title = f"Changes since {self.version.previous.version}"
             files.append(File.generated(config, self.changes_page, content=f"# {title}\n"))
+        if self.project is not None and self.project.settings.notebook != "off":
+            self._add_notebook(files, config)
         return files
+
+    def _add_notebook(self, files: Files, config: MkDocsConfig) -> None:
+        """Compiles every report, then adds the notebook's pages and its nav section."""
+        compiler = self._compiler()
+        reports = []
+        for file in files.documentation_pages():
+            if file.abs_src_path is None or file.generated_by is not None:
+                continue
+            path = Path(file.abs_src_path)
+            text = _read_text(path)
+            compiled = compiler.compile_file(path, text)
+            self.precompiled[path] = (text, compiled)
+            reports.append(compiled)
+        pages = compiler.notebook_pages(reports)
+        added = []
+        for notebook_page in pages:
+            if files.get_file_from_path(notebook_page.file) is not None:
+                continue  # a page the author wrote at that path wins
+            content = notebook_page.page.as_document()
+            files.append(File.generated(config, notebook_page.file, content=content))
+            self.pages[notebook_page.file] = notebook_page.page
+            self.warnings.extend(notebook_page.page.warnings)
+            added.append(notebook_page)
+        if not added or compiler.notebook is None:
+            return
+        section = compiler.notebook.nav(added)
+        if isinstance(config.nav, list):
+            config.nav.append(section)
+        elif config.nav is None:
+            # MkDocs' own nav of the other pages, then the section: left implicit, every run
+            # page would be listed in the nav of every page (2,000 runs: 2,000 links each).
+            from mkdocs.utils import nest_paths
+
+            others = [
+                f.src_uri
+                for f in files.documentation_pages()
+                if not f.src_uri.startswith(NOTEBOOK_PREFIX)
+            ]
+            config.nav = [*nest_paths(others), section]  # type: ignore[no-untyped-call]
 
     def on_page_read_source(self, *, page: Page, config: MkDocsConfig) -> str | None:
         # MkDocs stops the whole build on a page that is not UTF-8; here it becomes that
@@ -169,7 +217,10 @@ class LabbookPlugin(BasePlugin[LabbookConfig]):  # type: ignore[no-untyped-call]
         path = Path(page.file.abs_src_path)
         text = _read_text(path)
         compiled: CompiledPage | CachedPage | None = None
-        if self.page_cache is not None and text is not None:
+        kept = self.precompiled.pop(path, None)
+        if kept is not None and kept[0] == text:
+            compiled = kept[1]
+        if compiled is None and self.page_cache is not None and text is not None:
             compiled = self.page_cache.get(path, text)
         if compiled is None:
             compiled = self._compiler().compile_file(path, text)

@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -127,7 +128,11 @@ def _add_extensions(config: yaml.MappingNode, names: tuple[str, ...]) -> None:
     extensions.value.extend(_scalar(n) for n in names if n not in present)
 
 
-def _staged_config(project: Project, version: VersionBuild | None = None) -> str:
+def _staged_config(
+    project: Project,
+    version: VersionBuild | None = None,
+    notebook_nav: dict[str, Any] | None = None,
+) -> str:
     """Gives the staged mkdocs.yml: the original's YAML nodes, tags (!ENV, !!python/name:…)
     kept verbatim, with the staging folders, no labbook plugin, labbook's assets appended
     and the config's relative paths made absolute (the staged file lives elsewhere)."""
@@ -187,6 +192,10 @@ def _staged_config(project: Project, version: VersionBuild | None = None) -> str
     _append_files(config, "extra_javascript", scripts())
     if version is not None:
         _configure_version(config, project, version)
+    nav = _get(config, "nav")
+    if notebook_nav is not None and isinstance(nav, yaml.SequenceNode):
+        # Without an explicit nav Zensical lists the notebook/ folder on its own.
+        nav.value.append(yaml.SafeDumper(None).represent_data(notebook_nav))  # type: ignore[arg-type]
     return yaml.serialize(config, Dumper=yaml.SafeDumper, allow_unicode=True)
 
 
@@ -234,18 +243,30 @@ def stage(
             dest.write_text(page.as_document(), encoding="utf-8")
         else:
             shutil.copy2(src, dest)
+    notebook = compiler.notebook_pages(pages)
+    for notebook_page in notebook:
+        dest = docs / notebook_page.file
+        if dest.exists():
+            continue  # a page the author wrote at that path wins
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_text(notebook_page.page.as_document(), encoding="utf-8")
+    nav_section = (
+        compiler.notebook.nav(notebook) if compiler.notebook is not None and notebook else None
+    )
     if version is not None and version.previous is not None:
         (docs / changes_file_name(project.docs_dir)).write_text(
             changes_page(version, current_record(version)), encoding="utf-8"
         )
-    write_page_files(pages, docs)
+    write_page_files([*pages, *(p.page for p in notebook)], docs)
     compiler.finish()
     for asset in site_assets():
         target = docs / asset.dest
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(asset.src, target)
-    (stage_dir / "mkdocs.yml").write_text(_staged_config(project, version), encoding="utf-8")
-    return pages, compiler.source_errors
+    staged = _staged_config(project, version, nav_section)
+    (stage_dir / "mkdocs.yml").write_text(staged, encoding="utf-8")
+    # The notebook's pages are no report: their problems are warnings of the build.
+    return pages, [*compiler.source_errors, *(w for p in notebook for w in p.page.warnings)]
 
 
 def build_with_zensical(

@@ -447,7 +447,12 @@ class ProjectCompiler:
         return errors
 
     def finish(self) -> None:
-        """Ends the build: writes what it added to the run cache."""
+        """Ends the build: writes what it added to the run cache.
+
+        The sources' problems are asked first, so the cache keeps them too: a build that
+        trusts the cache then need not scan the sources' files for them.
+        """
+        self.source_errors  # noqa: B018 - asked for what it caches
         self.project.flush_cache()
 
     def display_path(self, path: Path) -> str:

@@ -57,7 +57,12 @@ def table_rows(text: str, css_class: str) -> dict[str, str]:
 @pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize(
     ("source", "experiment", "run_id"),
-    [("local", "cifar-sweep", LOCAL_RUN), ("sweeps", "augment-ablation", SQLITE_RUN)],
+    [
+        ("local", "cifar-sweep", LOCAL_RUN),
+        ("sweeps", "augment-ablation", SQLITE_RUN),
+        ("wb", "cifar-sweep", "r18wb001"),  # a run folder the wandb SDK wrote offline
+        ("tb", "tensorboard", "r18-tb-warmup"),  # event files TensorBoard's writer wrote
+    ],
 )
 def test_a_run_page_shows_the_runs_own_values(
     notebook_book: tuple[Path, dict[str, Path]],

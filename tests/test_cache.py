@@ -155,3 +155,32 @@ def test_cache_info_and_clear(book: Path, capsys: pytest.CaptureFixture[str]) ->
     assert not (book / ".labbook" / "cache").exists()
     assert main(["cache", "info", "-f", config]) == 0
     assert "no cache" in capsys.readouterr().out
+
+
+def test_the_page_cache_serves_an_unchanged_page_and_sees_each_change(
+    book: Path, tmp_path: Path
+) -> None:
+    site = tmp_path / "site"
+    build = ["-q", "build", "-f", str(book / "mkdocs.yml"), "-d", str(site)]
+    sweep = site / "lr-sweep" / "index.html"
+    assert main(build) == 0
+    assert main(build) == 0  # the second build keeps every page in the page cache
+    pages = book / ".labbook" / "cache" / "pages"
+    kept = {p.name for p in pages.glob("*.json")} - {"manifest.json"}
+    assert len(kept) == 6
+    first = sweep.read_text(encoding="utf-8")
+    assert "r18-lr0.1-s0" in first
+    # Unseen by size and time, so only a kept page can still show the old name.
+    run_json = book / "runs" / RUN / "run.json"
+    rewrite_keeping_stat(run_json, b'"r18-lr0.1-s0"', b'"XXX-lr0.1-s0"')
+    assert main(build) == 0
+    assert sweep.read_text(encoding="utf-8") == first
+    # A real change to the run (its time moves): the pages are compiled again.
+    run_json.write_text(run_json.read_text().replace('"XXX-lr0.1-s0"', '"renamed-s0"'))
+    assert main(build) == 0
+    assert "renamed-s0" in sweep.read_text(encoding="utf-8")
+    # An edited report is compiled again too.
+    report = book / "reports" / "lr-sweep.md"
+    report.write_text(report.read_text().replace("Learning-rate sweep", "LR sweep, edited", 1))
+    assert main(build) == 0
+    assert "LR sweep, edited" in sweep.read_text(encoding="utf-8")

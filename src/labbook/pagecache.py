@@ -27,13 +27,13 @@ Decisions:
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from . import __version__, errors
 from .errors import LabbookError
+from .export.files import write_atomically
 from .fingerprint import digest, fingerprint
 
 FORMAT = 1
@@ -209,14 +209,14 @@ class PageCache:
         for name, data in page.files.items():
             target = self.folder / "files" / name
             if not target.exists():
-                _write(target, data)
+                write_atomically(target, data)
         record = {
             "markdown": page.markdown,
             "title": page.title,
             "warnings": [_error_record(w) for w in page.warnings],
             "files": sorted(page.files),
         }
-        _write(self.folder / f"{key}.json", json.dumps(record).encode())
+        write_atomically(self.folder / f"{key}.json", json.dumps(record).encode())
 
     def source_problems(self) -> list[LabbookError]:
         """Gives the sources' problems as the last build that opened them found them."""
@@ -235,12 +235,5 @@ class PageCache:
             "problems": [_error_record(p) for p in problems],
         }
         if manifest != self._manifest():
-            _write(self.folder / "manifest.json", json.dumps(manifest).encode())
+            write_atomically(self.folder / "manifest.json", json.dumps(manifest).encode())
             self._base = False
-
-
-def _write(target: Path, data: bytes) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.part")
-    temporary.write_bytes(data)
-    os.replace(temporary, target)

@@ -112,26 +112,17 @@ def file_name(run_id: str) -> str:
 CSV_HEADER = ("key", "step", "value", "time")
 
 
-def _number(value: float) -> str:
-    return (
-        repr(float(value))
-        if math.isfinite(value)
-        else ("nan" if math.isnan(value) else repr(value))
-    )
-
-
 def series_csv(series: Iterable[Series]) -> str:
     """Gives the series as CSV rows (key, step, value, time), sorted by key then step."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_HEADER)
+    # repr: the shortest text that reads back as the same float ("nan" and "inf" too).
     for item in sorted(series, key=lambda s: s.key):
         for step, value, time in zip(
             item.steps.tolist(), item.values.tolist(), item.times.tolist(), strict=True
         ):
-            writer.writerow(
-                (item.key, step, _number(value), "" if math.isnan(time) else _number(time))
-            )
+            writer.writerow((item.key, step, repr(value), "" if math.isnan(time) else repr(time)))
     return out.getvalue()
 
 

@@ -236,6 +236,7 @@ class Freezer:
         queries.update(self.queries)
         refs.update(self.refs)
         texts: dict[str, str] = {}
+        old_texts: dict[str, str] = {}  # each run's CSV as it was, read once
         for run_id, frozen in sorted(self.runs.items()):
             run = frozen.run
             record = run_record(run, run.metric_keys())
@@ -248,11 +249,12 @@ class Freezer:
             if frozen.artifacts:
                 record["frozen_artifacts"] = sorted(frozen.artifacts)
             texts[run_id] = series_csv(frozen.series.values()) if frozen.series else ""
+            old_texts[run_id] = _old_text(folder, run_id)
             old = previous.records.get(run_id) if previous else None
             unchanged = (
                 old is not None
                 and {k: v for k, v in old.items() if k != "read_at"} == json.loads(dumps(record))
-                and _old_text(folder, run_id) == texts[run_id]
+                and old_texts[run_id] == texts[run_id]
             )
             record["read_at"] = old["read_at"] if unchanged and old else now
             records[run_id] = record
@@ -271,7 +273,8 @@ class Freezer:
         for run_id, text in texts.items():
             target = folder / "series" / f"{file_name(run_id)}.csv"
             if text:
-                if _old_text(folder, run_id) != text:
+                # After a clear (no merge) the folder is empty: write whatever it held.
+                if not merge or old_texts[run_id] != text:
                     write_atomically(target, text.encode())
             else:
                 target.unlink(missing_ok=True)

@@ -4,6 +4,7 @@ and one headless Chromium for the browser tests."""
 from __future__ import annotations
 
 import functools
+import os
 import shutil
 import threading
 from collections.abc import Callable, Iterator
@@ -84,6 +85,19 @@ class BuiltSites:
 
     def site(self, engine: str) -> Path:
         return self.sites[engine]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def user_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Keeps the run cache of `labbook.open_source` (scripts and notebooks) out of ~/.cache."""
+    folder = tmp_path_factory.mktemp("user-cache")
+    old = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(folder)
+    yield folder
+    if old is None:
+        os.environ.pop("XDG_CACHE_HOME", None)
+    else:
+        os.environ["XDG_CACHE_HOME"] = old
 
 
 def copy_example(dest: Path) -> Path:

@@ -13,6 +13,7 @@ import pytest
 
 import labbook
 from labbook.example_runs import write_example_runs
+from labbook.sources.cached import CachedSource
 from labbook.sources.localdir import LocalDirSource
 
 LR_01_IDS = ["431c5bb7", "55099931", "960b4713"]
@@ -58,8 +59,8 @@ def expected_series(run_dir: Path, key: str) -> tuple[list[int], list[float], li
 
 
 def test_open_source_gives_the_local_source(src: labbook.Source, base: Path) -> None:
-    assert isinstance(src, LocalDirSource)
-    assert src.root == base / "runs"
+    assert isinstance(src, CachedSource) and isinstance(src.live, LocalDirSource)
+    assert src.root == base / "runs"  # what only the local source has is its own
     assert src.problems() == []
     ids = sorted(p.name for p in (base / "runs").iterdir())
     assert [r.id for r in src.list_runs()] == ids

@@ -27,7 +27,8 @@ from .errors import (
 
 if TYPE_CHECKING:
     from .model import Run, RunSet, Series
-    from .sources.base import Source, open_source
+    from .api import open_source
+    from .sources.base import Source
 
 __version__ = "0.1.0"
 
@@ -36,7 +37,7 @@ _LAZY = {
     "RunSet": "model",
     "Series": "model",
     "Source": "sources.base",
-    "open_source": "sources.base",
+    "open_source": "api",
 }
 
 __all__ = [

@@ -43,6 +43,8 @@ from .base import Query, Source
 
 FORMAT = 1
 INDEX = "index.json"
+# Series held in memory, read or waiting to be written, before they are written and let go.
+SPILL_POINTS = 2_000_000
 RUNNING = frozenset({"running", "RUNNING", "scheduled", "SCHEDULED"})
 
 
@@ -50,9 +52,14 @@ def cache_root(project_root: Path) -> Path:
     return project_root / ".labbook" / "cache" / "runs"
 
 
+def folder_for(root: Path, name: str, uri: str) -> Path:
+    """Gives the cache folder of one source under a cache root (its name and URI both count)."""
+    return root / f"{file_name(name)}-{digest(uri)[:10]}"
+
+
 def source_folder(project_root: Path, name: str, uri: str) -> Path:
-    """Gives the cache folder of one configured source (its name and URI both count)."""
-    return cache_root(project_root) / f"{file_name(name)}-{digest(uri)[:10]}"
+    """Gives the cache folder of one configured source of a project."""
+    return folder_for(cache_root(project_root), name, uri)
 
 
 def is_running(run: Run) -> bool:
@@ -90,6 +97,12 @@ class CachedSource(Source):
     def __repr__(self) -> str:
         return f"<CachedSource {self.live!r}>"
 
+    def __getattr__(self, name: str) -> Any:
+        # What only one kind of tracker has (a local source's `root`) is the tracker's own.
+        if name == "live" or name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(self.live, name)
+
     # -- the index ---------------------------------------------------------------------------
 
     def token(self) -> str | None:
@@ -124,20 +137,38 @@ class CachedSource(Source):
         return self.read and self.token() is not None and bool(self._load().get("lists"))
 
     def flush(self) -> None:
-        """Writes what this build added to the cache; nothing when nothing was added."""
+        """Writes what this build added to the cache; nothing when nothing was added.
+
+        A cache that cannot be written is left as it was: the next read asks the tracker.
+        """
         if not self._dirty or self._index is None:
             return
         runs = self._index["runs"]
-        for run_id in self._dirty_runs:
-            kept = self._series.get(run_id)
-            if kept and run_id in runs:
-                path = self.folder / "series" / f"{file_name(run_id)}.npz"
-                runs[run_id]["series"] = save_series_arrays(path, kept)
-        write_atomically(
-            self.folder / INDEX, json.dumps(self._index, sort_keys=True, default=str).encode()
-        )
+        try:
+            for run_id in self._dirty_runs:
+                kept = self._series.get(run_id)
+                if kept and run_id in runs:
+                    path = self.folder / "series" / f"{file_name(run_id)}.npz"
+                    runs[run_id]["series"] = save_series_arrays(path, kept)
+            write_atomically(
+                self.folder / INDEX, json.dumps(self._index, sort_keys=True, default=str).encode()
+            )
+        except OSError:
+            pass
         self._dirty = False
         self._dirty_runs.clear()
+
+    def _spill(self) -> None:
+        """Writes and lets go of the series held once they pass SPILL_POINTS (read again from disk)."""
+        if sum(len(s) for kept in self._series.values() for s in kept.values()) > SPILL_POINTS:
+            self.flush()
+            self._series.clear()
+
+    def __del__(self) -> None:
+        try:
+            self.flush()
+        except Exception:  # noqa: BLE001 - nothing can be reported from a finalizer
+            pass
 
     # -- runs --------------------------------------------------------------------------------
 
@@ -281,6 +312,7 @@ class CachedSource(Source):
         for run in runs:
             for got in out[run.id].values():
                 run.set_series(got)
+        self._spill()
         return out
 
     # -- the rest goes to the tracker --------------------------------------------------------

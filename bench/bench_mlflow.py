@@ -178,6 +178,30 @@ def mlflow_load(uri: str) -> int:
     )
 
 
+def check_cached_reads(uri: str, folder: Path) -> None:
+    """Checks a read from the run cache gives every point the store gives, exactly."""
+    import numpy as np
+
+    import labbook
+
+    for attempt in ("writes the cache", "reads it"):
+        live = {r.id: r for r in open_source(uri).search(experiment=EXPERIMENT)}
+        cached = labbook.open_source(uri, cache=folder)
+        runs = cached.search(experiment=EXPERIMENT)
+        assert sorted(live) == sorted(r.id for r in runs), attempt
+        for run in runs:
+            assert run.summary == live[run.id].summary, (attempt, run.id)
+            for key in run.metric_keys():
+                got, want = run.series(key), live[run.id].series(key)
+                for name in ("steps", "values", "times"):
+                    np.testing.assert_array_equal(getattr(got, name), getattr(want, name))
+        cached.close()
+        if attempt == "reads it":
+            running = sum(1 for r in runs if (r.status or "").lower() == "running")
+            assert cached.misses == 0 or running, cached.misses
+    print(f"  {uri}: a read from the run cache equals the store's, every point", file=sys.stderr)
+
+
 def check_every_value(mlruns: Path) -> int:
     """Checks every point and summary labbook reads from the file store equal MlflowClient's.
 
@@ -251,7 +275,8 @@ LABBOOK_SCRIPT = r"""
 import sys
 import labbook
 
-source = labbook.open_source(sys.argv[1])
+# The third argument: "off" reads the store; otherwise the run cache folder to use.
+source = labbook.open_source(sys.argv[1], cache=False if sys.argv[3] == "off" else sys.argv[3])
 runs = source.search(experiment=sys.argv[2])
 print(sum(len(run.series(key)) for run in runs for key in run.metric_keys()))
 """
@@ -325,6 +350,9 @@ class FreshRow:
     env: dict[str, str]
     goal: str = ""
     expect: int | None = None
+    versus: FreshRow | None = (
+        None  # the goal compares this row with that one, not the group's first
+    )
     times: dict[str, list[float]] = field(default_factory=lambda: {"warm": [], "cold": []})
     cpu: dict[str, list[float]] = field(default_factory=lambda: {"warm": [], "cold": []})
 
@@ -377,7 +405,19 @@ def print_fresh_table(groups: list[list[FreshRow]], repeat: int) -> None:
         for row in rows:
             warm, cold = best(row.times["warm"]), best(row.times["cold"])
             cpu = best(row.cpu["warm"])
-            if row is base:
+            if row.versus is not None:
+                ratios = (
+                    f"{warm / base_warm:.2f}×",
+                    f"{cpu / base_cpu:.2f}×",
+                    f"{cold / base_cold:.2f}×",
+                )
+                other = best(row.versus.times["warm"])
+                if row.goal.startswith(">="):
+                    ratio, said = other / warm, f"{row.versus.reader} {other / warm:.2f}× this"
+                else:
+                    ratio, said = warm / other, f"{warm / other:.2f}× {row.versus.reader}"
+                goal = f"{said}, {verdict(row.goal, ratio)}"
+            elif row is base:
                 ratios, goal = ("1×", "1×", "1×"), ""
             else:
                 ratios = (
@@ -609,27 +649,31 @@ def main(argv: list[str] | None = None) -> int:
         compared = check_every_value(mlruns)
         assert compared == points, (compared, points)
         print(f"  {compared:,} points and every summary equal", file=sys.stderr)
+        cache_dir = Path(tempfile.mkdtemp(prefix="labbook-bench-runcache-"))
+        check_cached_reads(f"mlflow:{mlruns}", cache_dir / "check")
+        first = FreshRow(
+            "file",
+            "labbook, first read (`cache=False`)",
+            LABBOOK_SCRIPT,
+            [f"mlflow:{mlruns}", EXPERIMENT, "off"],
+            files,
+            env,
+            expect=points,
+        )
+        client = FreshRow(
+            "file",
+            "MlflowClient",
+            MLFLOW_SCRIPT,
+            [f"file:{mlruns}", EXPERIMENT],
+            files,
+            env,
+            goal=">=20",
+            expect=points,
+        )
         fresh.append(
             [
-                FreshRow(
-                    "file",
-                    "labbook",
-                    LABBOOK_SCRIPT,
-                    [f"mlflow:{mlruns}", EXPERIMENT],
-                    files,
-                    env,
-                    expect=points,
-                ),
-                FreshRow(
-                    "file",
-                    "MlflowClient",
-                    MLFLOW_SCRIPT,
-                    [f"file:{mlruns}", EXPERIMENT],
-                    files,
-                    env,
-                    goal=">=20",
-                    expect=points,
-                ),
+                first,
+                client,
                 FreshRow(
                     "file",
                     "raw bytes (every file read)",
@@ -639,29 +683,54 @@ def main(argv: list[str] | None = None) -> int:
                     env,
                     goal="<=3",
                 ),
+                FreshRow(
+                    "file",
+                    "labbook, again (the run cache an earlier process wrote)",
+                    LABBOOK_SCRIPT,
+                    [f"mlflow:{mlruns}", EXPERIMENT, str(cache_dir / "file")],
+                    files,
+                    env,
+                    goal=">=20",
+                    expect=points,
+                    versus=client,
+                ),
             ]
         )
     if "sqlite" in only:
         check_same_series(f"mlflow+sqlite:///{db}", f"sqlite:///{db}")
+        cache_dir = Path(tempfile.mkdtemp(prefix="labbook-bench-runcache-"))
+        check_cached_reads(f"mlflow+sqlite:///{db}", cache_dir / "check")
+        raw = FreshRow(
+            "SQLite",
+            "raw rows (SELECT * FROM metrics)",
+            RAW_ROWS_SCRIPT,
+            [str(db)],
+            [db],
+            env,
+            goal="<=1.35",
+            expect=points,
+        )
         sqlite_rows = [
             FreshRow(
                 "SQLite",
-                "labbook",
+                "labbook, first read (`cache=False`)",
                 LABBOOK_SCRIPT,
-                [f"mlflow+sqlite:///{db}", EXPERIMENT],
+                [f"mlflow+sqlite:///{db}", EXPERIMENT, "off"],
                 [db],
                 env,
                 expect=points,
             ),
+            raw,
             FreshRow(
                 "SQLite",
-                "raw rows (SELECT * FROM metrics)",
-                RAW_ROWS_SCRIPT,
-                [str(db)],
+                "labbook, again (the run cache an earlier process wrote)",
+                LABBOOK_SCRIPT,
+                [f"mlflow+sqlite:///{db}", EXPERIMENT, str(cache_dir / "sqlite")],
                 [db],
                 env,
                 goal="<=1.35",
                 expect=points,
+                versus=raw,
             ),
         ]
         if args.sqlite_client:
@@ -682,6 +751,9 @@ def main(argv: list[str] | None = None) -> int:
     for rows in fresh:
         for row in rows:
             row.call()
+            if row.args[-1] not in ("off", EXPERIMENT) and Path(row.args[-1]).is_dir():
+                # The run cache is written now; "cold" drops its pages too.
+                row.files = [*row.files, *(p for p in Path(row.args[-1]).rglob("*") if p.is_file())]
     for round_ in range(args.repeat):
         print(f"round {round_ + 1} of {args.repeat}", file=sys.stderr)
         for rows in fresh:

@@ -26,8 +26,8 @@ from .errors import (
 )
 
 if TYPE_CHECKING:
-    from .model import Run, RunSet, Series
     from .api import open_source
+    from .model import Run, RunSet, Series
     from .sources.base import Source
 
 __version__ = "0.1.0"

@@ -32,15 +32,26 @@ def fingerprint(paths: Sequence[Path]) -> Fingerprint:
                     continue
                 found.append((str(file), stat.st_size, stat.st_mtime_ns))
             continue
-        for folder, _dirs, files in os.walk(path):
-            for name in files:
-                full = os.path.join(folder, name)
-                try:
-                    stat = os.stat(full)
-                except OSError:
-                    continue  # removed while walking: the next fingerprint will say so
-                found.append((full, stat.st_size, stat.st_mtime_ns))
+        _walk(str(path), found)
     return tuple(sorted(found))
+
+
+def _walk(folder: str, found: list[tuple[str, int, int]]) -> None:
+    # os.scandir, not os.walk: a store of 300 runs has 2,000 folders, and os.walk's own
+    # bookkeeping cost three times the stat calls.
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return  # removed while walking: the next fingerprint will say so
+    for entry in entries:
+        try:
+            if entry.is_dir(follow_symlinks=False):  # as os.walk: links not followed
+                _walk(entry.path, found)
+            else:
+                stat = entry.stat()
+                found.append((entry.path, stat.st_size, stat.st_mtime_ns))
+        except OSError:
+            continue
 
 
 def digest(data: Any) -> str:

@@ -487,7 +487,8 @@ def open_source(
     """
     base = Path(base_dir) if base_dir is not None else Path.cwd()
     scheme, rest = split_uri(uri.strip())
-    schemes = source_schemes()
+    # A built-in scheme needs no scan of the installed packages' entry points.
+    schemes = _BUILTIN if scheme in _BUILTIN else source_schemes()
     if scheme is None:
         path = Path(rest).expanduser()
         if not path.is_absolute():

@@ -41,7 +41,7 @@ from ..runrecord import (
 )
 from .base import Query, Source
 
-FORMAT = 1
+FORMAT = 2  # 2: series in one .npy per run
 INDEX = "index.json"
 # Series held in memory, read or waiting to be written, before they are written and let go.
 SPILL_POINTS = 2_000_000
@@ -81,6 +81,7 @@ class CachedSource(Source):
         self._runs: dict[str, Run] = {}
         self._series: dict[str, dict[str, Series]] = {}
         self._dirty_runs: set[str] = set()
+        self._held = 0  # points in self._series, for _spill
         self._dirty = False
         self._live_runs: dict[str, Run] | None = None
         self.hits = 0  # answers given from the cache, for tests and the bench
@@ -148,7 +149,7 @@ class CachedSource(Source):
             for run_id in self._dirty_runs:
                 kept = self._series.get(run_id)
                 if kept and run_id in runs:
-                    path = self.folder / "series" / f"{file_name(run_id)}.npz"
+                    path = self.folder / "series" / f"{file_name(run_id)}.npy"
                     runs[run_id]["series"] = save_series_arrays(path, kept)
             write_atomically(
                 self.folder / INDEX, json.dumps(self._index, sort_keys=True, default=str).encode()
@@ -160,14 +161,15 @@ class CachedSource(Source):
 
     def _spill(self) -> None:
         """Writes and lets go of the series held once they pass SPILL_POINTS (read again from disk)."""
-        if sum(len(s) for kept in self._series.values() for s in kept.values()) > SPILL_POINTS:
+        if self._held > SPILL_POINTS:
             self.flush()
             self._series.clear()
+            self._held = 0
 
     def __del__(self) -> None:
         try:
             self.flush()
-        except Exception:  # noqa: BLE001 - nothing can be reported from a finalizer
+        except Exception:
             pass
 
     # -- runs --------------------------------------------------------------------------------
@@ -233,7 +235,7 @@ class CachedSource(Source):
 
     def _remove_series(self, run_id: str) -> None:
         try:
-            os.unlink(self.folder / "series" / f"{file_name(run_id)}.npz")
+            os.unlink(self.folder / "series" / f"{file_name(run_id)}.npy")
         except OSError:
             pass
 
@@ -262,11 +264,12 @@ class CachedSource(Source):
             if self.read and entry and entry.get("series") and entry.get("token") is not None:
                 try:
                     found = load_series_arrays(
-                        self.folder / "series" / f"{file_name(run.id)}.npz", entry["series"]
+                        self.folder / "series" / f"{file_name(run.id)}.npy", entry["series"]
                     )
                 except (OSError, ValueError, KeyError):
                     found = {}
             self._series[run.id] = found
+            self._held += sum(len(s) for s in found.values())
         return self._series[run.id]
 
     def read_series(self, run: Run, key: str) -> Series:
@@ -305,6 +308,7 @@ class CachedSource(Source):
                     out[run.id][key] = got
                     if not is_running(run) and run.id in self._load()["runs"]:
                         self._series.setdefault(run.id, {})[key] = got
+                        self._held += len(got)
                         self._dirty_runs.add(run.id)
                         self._dirty = True
         if not missing and runs:

@@ -9,11 +9,12 @@ off, and the browser is the machine's own Chromium.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -87,8 +88,14 @@ class FigureExporter:
         figures: Sequence[Mapping[str, Any]],
         fmt: str = "svg",
         keys: Sequence[str] | None = None,
+        meanwhile: Callable[[], object] | None = None,
     ) -> list[bytes]:
-        """Gives each figure's image (`svg` or `png`), in order; `keys` their figure_keys if known."""
+        """Gives each figure's image (`svg` or `png`), in order; `keys` their figure_keys if known.
+
+        `meanwhile` runs in this thread while the browser draws (when it has anything to
+        draw): work the caller needs next, such as an import. Its errors are ignored here,
+        left for whoever calls it again for its result.
+        """
         keys = list(keys) if keys is not None else [figure_key(f, fmt) for f in figures]
         found: dict[str, bytes] = {}
         missing: dict[str, Mapping[str, Any]] = {}
@@ -102,7 +109,7 @@ class FigureExporter:
             else:
                 missing[key] = figure
         if missing:
-            made = self._export(list(missing.items()), fmt)
+            made = self._export(list(missing.items()), fmt, meanwhile)
             for key, data in made.items():
                 found[key] = data
                 self._store(key, fmt, data)
@@ -135,7 +142,12 @@ class FigureExporter:
         except OSError:
             pass  # a cache that cannot be written costs time, not correctness
 
-    def _export(self, items: list[tuple[str, Mapping[str, Any]]], fmt: str) -> dict[str, bytes]:
+    def _export(
+        self,
+        items: list[tuple[str, Mapping[str, Any]]],
+        fmt: str,
+        meanwhile: Callable[[], object] | None = None,
+    ) -> dict[str, bytes]:
         import asyncio  # here, not at the top: a warm print has every chart cached
         from concurrent.futures import ThreadPoolExecutor
 
@@ -152,7 +164,8 @@ class FigureExporter:
 
         async def run() -> dict[str, bytes]:
             out: dict[str, bytes] = {}
-            async with kaleido.Kaleido(n=1, plotlyjs=str(plotly_js()), mathjax=False) as session:
+            session_class = _session_class(kaleido)
+            async with session_class(n=1, plotlyjs=str(plotly_js()), mathjax=False) as session:
                 for key, figure in items:
                     out[key] = await session.calc_fig(dict(figure), opts={"format": fmt})
                     self.exported += 1
@@ -163,7 +176,11 @@ class FigureExporter:
             # A thread of its own: the caller may be inside a running event loop (a
             # notebook, or Playwright's sync API), where asyncio.run refuses to start.
             with ThreadPoolExecutor(max_workers=1, thread_name_prefix="labbook-kaleido") as pool:
-                return pool.submit(asyncio.run, run()).result()
+                drawn = pool.submit(asyncio.run, run())
+                if meanwhile is not None:
+                    with contextlib.suppress(Exception):
+                        meanwhile()
+                return drawn.result()
         except ExportError:
             raise
         except Exception as exc:  # Kaleido and choreographer raise many kinds
@@ -171,3 +188,25 @@ class FigureExporter:
                 f"the browser could not export the charts ({type(exc).__name__}: {exc})",
                 hint=INSTALL_HINT,
             ) from exc
+
+
+def _session_class(kaleido: Any) -> Any:
+    """Gives Kaleido's session class, made to keep its page between figures.
+
+    Kaleido reloads its page after every figure, so that each starts from a fresh one;
+    the reload parses Plotly.js (4.8 MB) again, 0.2 to 0.3 s a chart here, most of what a
+    chart costs once the browser is up. Kaleido's script exports with `Plotly.toImage`,
+    which draws each figure in a new element and removes it, so nothing of one chart is
+    left for the next: the SVGs of a kept page equal a reloaded page's apart from Plotly's
+    random element ids (tests/export/test_figures.py). Where Kaleido has no such
+    method to replace (another version), its own class is used as it is.
+    """
+    base = kaleido.Kaleido
+    if not callable(getattr(base, "_return_kaleido_tab", None)):
+        return base
+
+    class KeptPageSession(base):  # type: ignore[misc, valid-type]
+        async def _return_kaleido_tab(self, tab: Any) -> None:
+            await self.tabs_ready.put(tab)
+
+    return KeptPageSession

@@ -91,7 +91,14 @@ def write_pdfs(
         zip((k for ks in keys for k in ks), (f for fs in charts for f in fs), strict=True)
     )
     images = dict(
-        zip(unique, exporter.images(list(unique.values()), "svg", keys=list(unique)), strict=True)
+        zip(
+            unique,
+            # WeasyPrint (0.7 s to import) loads while the browser draws the charts.
+            exporter.images(
+                list(unique.values()), "svg", keys=list(unique), meanwhile=import_weasyprint
+            ),
+            strict=True,
+        )
     )
     result.exported, result.cached = exporter.exported, exporter.cached
     sheets = print_stylesheets(project.root, themes_dir(), page_size)

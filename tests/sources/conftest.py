@@ -3,7 +3,7 @@
 Both stores (a file store and a SQLite store) get the same content: two experiments,
 eight runs (one deleted, one failed, one still running, one killed), a third,
 deleted experiment with a run, params with numbers as strings, tags, a git commit,
-nested metric keys, NaN and infinity, points logged out of step order, two points at
+nested metric keys, NaN and infinity, points logged out of step order, three points at
 one step, and artifact files. `LoggedStore.runs` holds what each run was given, for
 the tests to compare every value read back with.
 """
@@ -172,8 +172,9 @@ def _curves(
         # Diverged: the last points are NaN, so the summary is NaN.
         train[-3:] = [(t, math.nan, s) for t, _, s in train[-3:]]
     if name == "vit-l16":
-        # Two points at one step, at different times.
+        # Three points at one step, at different times, the last logged the earliest.
         train.append((train[10][0] + 1, float(loss[10]) * 0.9, 10))
+        train.append((train[10][0] - 1, float(loss[10]) * 1.1, 10))
     points["train/loss"] = train
     val_steps = list(range(0, STEPS, 5))
     val_loss = [

@@ -62,7 +62,7 @@ def test_histories_are_in_step_order_and_the_summary_is_mlflows_latest(
     assert list(shuffled.steps) == list(range(50))
     twice = by_name["vit-l16"].series("train/loss")
     at_ten = np.flatnonzero(twice.steps == 10)
-    assert len(at_ten) == 2 and twice.times[at_ten[0]] < twice.times[at_ten[1]]
+    assert len(at_ten) == 3 and np.all(np.diff(twice.times[at_ten]) > 0)
     diverged = by_name["r18-lr0.3-s0"]
     assert math.isnan(float(diverged.summary["train/loss"]))  # type: ignore[arg-type]
     assert np.isneginf(diverged.series("val/loss").values).sum() == 1

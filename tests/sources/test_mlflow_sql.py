@@ -14,7 +14,7 @@ import pytest
 
 from labbook.errors import RunNotFound, SourceError
 from labbook.sources import open_source
-from labbook.sources.mlflow_sql import MlflowSqlSource
+from labbook.sources.mlflow_sql import MlflowSqlSource, _series
 
 from .conftest import (
     LoggedStore,
@@ -51,6 +51,21 @@ def test_every_value_matches_what_mlflow_logged(mlflow_sqlite_store: LoggedStore
     for run_id, logged in mlflow_sqlite_store.active_runs.items():
         assert_run_matches(runs[run_id], logged)
     assert source.problems() == []
+
+
+def test_points_of_one_step_are_in_mlflows_order(mlflow_sqlite_store: LoggedStore) -> None:
+    """Equal steps by timestamp, as MLflow orders them, whatever order they were logged in."""
+    vit = next(r for r in sqlite_source(mlflow_sqlite_store).list_runs() if r.name == "vit-l16")
+    series = vit.series("train/loss")
+    at_ten = np.flatnonzero(series.steps == 10)
+    assert len(at_ten) == 3 and np.all(np.diff(series.times[at_ten]) > 0)
+    assert np.all(np.diff(series.steps) >= 0)
+    # Equal steps and times: by value, then is_nan (NaN stored as 0 with is_nan set).
+    rows = [(3, 5, 2.0, 0), (1, 9, 7.0, 0), (3, 5, 0.0, 1), (3, 5, 1.0, 0), (3, 4, 9.0, 0)]
+    tied = _series("k", rows)
+    assert list(tied.steps) == [1, 3, 3, 3, 3]
+    assert list(tied.times * 1000) == [9, 4, 5, 5, 5]
+    np.testing.assert_array_equal(tied.values, [7.0, 9.0, np.nan, 1.0, 2.0])
 
 
 def test_nan_and_infinity_read_back_as_logged(mlflow_sqlite_store: LoggedStore) -> None:

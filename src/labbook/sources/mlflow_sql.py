@@ -10,6 +10,7 @@ The database is opened with `mode=ro`: nothing here can write to it.
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 import sys
 from collections.abc import Iterable, Sequence
@@ -97,9 +98,12 @@ class MlflowSqlSource(Source):
         if not self._has("metrics"):
             return Series.empty(key)
         step, is_nan = self._column("metrics", "step"), self._column("metrics", "is_nan")
+        # Ordered by step alone, as the (run_uuid, key, step) index holds the rows, so SQLite
+        # sorts nothing (a sort by all four columns cost 40% more); _series orders the
+        # points of equal steps.
         rows = self._query(
             f"SELECT {step}, timestamp, value, {is_nan} FROM {self._metrics_from} "
-            "WHERE run_uuid = ? AND key = ? ORDER BY 1, 2, 3, 4",
+            "WHERE run_uuid = ? AND key = ? ORDER BY 1",
             (run.id, key),
         )
         return _series(key, rows)
@@ -449,16 +453,27 @@ def _value(value: object, is_nan: object) -> float:
 
 
 def _series(key: str, rows: Sequence[Row]) -> Series:
-    """Gives a Series from (step, timestamp ms, value, is_nan) rows already in step order."""
+    """Gives a Series from (step, timestamp ms, value, is_nan) rows in step order.
+
+    Points of equal steps are put in timestamp, value, is_nan order, as MLflow's
+    `ORDER BY step, timestamp, value, is_nan` has them.
+    """
     if not rows:
         return Series.empty(key)
-    table = np.array(rows, dtype=np.float64)
-    values = table[:, 2].copy()
-    values[table[:, 3] != 0] = np.nan
-    values[values == _DBL_MAX] = np.inf
-    values[values == -_DBL_MAX] = -np.inf
+    try:  # twice as fast as np.array on a list of tuples
+        flat = itertools.chain.from_iterable(rows)
+        table = np.fromiter(flat, dtype=np.float64, count=4 * len(rows)).reshape(-1, 4)
+    except (TypeError, ValueError):  # a row of another length, a text value: np.array says
+        table = np.array(rows, dtype=np.float64)
     if np.all(np.abs(table[:, 0]) < _EXACT_INT):
         steps = table[:, 0].astype(np.int64)
     else:  # beyond 2**53 a float64 would round the step
         steps = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
+    if len(steps) > 1 and not np.all(steps[1:] > steps[:-1]):
+        order = np.lexsort((table[:, 3], table[:, 2], table[:, 1], steps))
+        table, steps = table[order], steps[order]
+    values = table[:, 2].copy()
+    values[table[:, 3] != 0] = np.nan
+    values[values == _DBL_MAX] = np.inf
+    values[values == -_DBL_MAX] = -np.inf
     return Series(key, steps, values, table[:, 1] / 1000.0)

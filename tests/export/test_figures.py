@@ -83,7 +83,7 @@ def test_an_error_of_the_work_done_meanwhile_is_left_for_its_caller() -> None:
     assert b"Chart title 0" in svg
 
 
-def test_a_kaleido_without_the_method_replaced_is_used_as_it_is() -> None:
+def test_a_kaleido_without_the_method_or_of_another_major_is_used_as_it_is() -> None:
     class Plain:
         pass
 
@@ -91,8 +91,10 @@ def test_a_kaleido_without_the_method_replaced_is_used_as_it_is() -> None:
         async def _return_kaleido_tab(self, tab: object) -> None:
             raise AssertionError("replaced, never called")
 
-    assert _session_class(types.SimpleNamespace(Kaleido=Plain)) is Plain
-    made = _session_class(types.SimpleNamespace(Kaleido=WithReturn))
+    assert _session_class(types.SimpleNamespace(Kaleido=Plain), "1.5.1") is Plain
+    other = types.SimpleNamespace(Kaleido=WithReturn)
+    assert _session_class(other, "2.0.0") is WithReturn  # another major: its own class
+    made = _session_class(other, "1.5.1")
     assert issubclass(made, WithReturn) and made is not WithReturn
 
     class Queue:

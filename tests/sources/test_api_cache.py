@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -81,26 +82,14 @@ def file_store(mlflow_file_store: LoggedStore, tmp_path: Path) -> LoggedStore:
     """A copy of the session's store, which this module's tests change."""
     copy = tmp_path / "mlruns"
     shutil.copytree(mlflow_file_store.path, copy)
-    return LoggedStore(
-        f"file:{copy}",
-        copy,
-        mlflow_file_store.experiments,
-        mlflow_file_store.runs,
-        mlflow_file_store.deleted_experiment,
-    )
+    return replace(mlflow_file_store, tracking_uri=f"file:{copy}", path=copy)
 
 
 @pytest.fixture
 def sqlite_store(mlflow_sqlite_store: LoggedStore, tmp_path: Path) -> LoggedStore:
     copy = tmp_path / "mlflow.db"
     shutil.copy2(mlflow_sqlite_store.path, copy)
-    return LoggedStore(
-        f"sqlite:///{copy}",
-        copy,
-        mlflow_sqlite_store.experiments,
-        mlflow_sqlite_store.runs,
-        mlflow_sqlite_store.deleted_experiment,
-    )
+    return replace(mlflow_sqlite_store, tracking_uri=f"sqlite:///{copy}", path=copy)
 
 
 def log_point(store: LoggedStore, run_id: str, key: str, value: float, step: int) -> None:

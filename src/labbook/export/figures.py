@@ -150,6 +150,7 @@ class FigureExporter:
     ) -> dict[str, bytes]:
         import asyncio  # here, not at the top: a warm print has every chart cached
         from concurrent.futures import ThreadPoolExecutor
+        from importlib import metadata
 
         browser = find_browser()
         try:
@@ -164,7 +165,7 @@ class FigureExporter:
 
         async def run() -> dict[str, bytes]:
             out: dict[str, bytes] = {}
-            session_class = _session_class(kaleido)
+            session_class = _session_class(kaleido, metadata.version("kaleido"))
             async with session_class(n=1, plotlyjs=str(plotly_js()), mathjax=False) as session:
                 for key, figure in items:
                     out[key] = await session.calc_fig(dict(figure), opts={"format": fmt})
@@ -190,7 +191,7 @@ class FigureExporter:
             ) from exc
 
 
-def _session_class(kaleido: Any) -> Any:
+def _session_class(kaleido: Any, version: str) -> Any:
     """Gives Kaleido's session class, made to keep its page between figures.
 
     Kaleido reloads its page after every figure, so that each starts from a fresh one;
@@ -198,11 +199,12 @@ def _session_class(kaleido: Any) -> Any:
     chart costs once the browser is up. Kaleido's script exports with `Plotly.toImage`,
     which draws each figure in a new element and removes it, so nothing of one chart is
     left for the next: the SVGs of a kept page equal a reloaded page's apart from Plotly's
-    random element ids (tests/export/test_figures.py). Where Kaleido has no such
-    method to replace (another version), its own class is used as it is.
+    random element ids (tests/export/test_figures.py). The method replaced is Kaleido's
+    own, not its API, so only Kaleido 1.x (`version`), which has it so, gets the
+    replacement; another version's class is used as it is.
     """
     base = kaleido.Kaleido
-    if not callable(getattr(base, "_return_kaleido_tab", None)):
+    if version.split(".")[0] != "1" or not callable(getattr(base, "_return_kaleido_tab", None)):
         return base
 
     class KeptPageSession(base):  # type: ignore[misc, valid-type]

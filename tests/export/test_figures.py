@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import types
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,12 @@ def figures() -> list[dict[str, Any]]:
     return out
 
 
+def run_coroutine(coroutine: Any) -> Any:
+    """Runs a coroutine in a thread of its own: the suite's Playwright keeps a loop running here."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 def reloaded_page_svgs(items: list[dict[str, Any]]) -> list[bytes]:
     """Kaleido's own session class: its page reloaded after every figure."""
     import kaleido
@@ -48,7 +55,8 @@ def reloaded_page_svgs(items: list[dict[str, Any]]) -> list[bytes]:
         async with kaleido.Kaleido(n=1, plotlyjs=str(plotly_js()), mathjax=False) as session:
             return [await session.calc_fig(f, opts={"format": "svg"}) for f in items]
 
-    return asyncio.run(run())
+    result: list[bytes] = run_coroutine(run())
+    return result
 
 
 def test_a_kept_page_draws_each_chart_as_a_reloaded_page_does(
@@ -106,5 +114,5 @@ def test_a_kaleido_without_the_method_or_of_another_major_is_used_as_it_is() -> 
 
     session = made()
     session.tabs_ready = Queue()
-    asyncio.run(session._return_kaleido_tab("tab"))
+    run_coroutine(session._return_kaleido_tab("tab"))
     assert session.tabs_ready.items == ["tab"]  # back in the queue, no reload

@@ -21,13 +21,16 @@ Decisions:
 - Pages with errors are never kept: they are compiled (and reported) each build. Warnings
   are kept with the page and reported again when it is reused, and so are the sources'
   own problems (a corrupt run file), kept with the list of sources.
-- Builds that need the compiled pages themselves (`--pdf`, versions) do not use it.
+- A kept page holds what the site and the PDF cover show (title, authors, newest
+  commit, when its data was read), so `build --pdf` uses it too; version builds, which
+  record every value of every compiled page, do not.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +39,7 @@ from .errors import LabbookError
 from .export.files import write_atomically
 from .fingerprint import digest, fingerprint
 
-FORMAT = 1
+FORMAT = 2  # 2: pages keep their cover's fields
 _PACKAGE = Path(__file__).resolve().parent
 
 
@@ -50,6 +53,11 @@ class CachedPage:
     warnings: list[LabbookError] = field(default_factory=list)
     errors: list[LabbookError] = field(default_factory=list)  # always empty: never kept
     files: dict[str, bytes] = field(default_factory=dict)
+    # What the PDF's cover says, as the CompiledPage had it.
+    authors: list[str] = field(default_factory=list)
+    last_commit: tuple[str, datetime] | None = None
+    read_at: datetime | None = None
+    frozen: bool = False
 
 
 def _error_record(error: LabbookError) -> dict[str, Any]:
@@ -79,6 +87,10 @@ def _error(record: dict[str, Any]) -> LabbookError:
         source=record.get("source"),
         hint=record.get("hint"),
     )
+
+
+def _time(text: str) -> datetime:
+    return datetime.fromisoformat(text)
 
 
 def _git_head(root: Path) -> str | None:
@@ -191,12 +203,17 @@ class PageCache:
         except (OSError, ValueError):
             return None
         self.hits += 1
+        commit = data.get("last_commit")
         return CachedPage(
             path=path,
             markdown=str(data["markdown"]),
             title=data.get("title"),
             warnings=[_error(w) for w in data.get("warnings", [])],
             files=files,
+            authors=[str(a) for a in data.get("authors", [])],
+            last_commit=(str(commit[0]), _time(commit[1])) if commit else None,
+            read_at=_time(data["read_at"]) if data.get("read_at") else None,
+            frozen=bool(data.get("frozen")),
         )
 
     def put(self, page: Any, text: str, extra: Any = None) -> None:
@@ -210,11 +227,16 @@ class PageCache:
             target = self.folder / "files" / name
             if not target.exists():
                 write_atomically(target, data)
+        commit = page.last_commit
         record = {
             "markdown": page.markdown,
             "title": page.title,
             "warnings": [_error_record(w) for w in page.warnings],
             "files": sorted(page.files),
+            "authors": list(page.authors),
+            "last_commit": [commit[0], commit[1].isoformat()] if commit else None,
+            "read_at": page.read_at.isoformat() if page.read_at else None,
+            "frozen": page.frozen,
         }
         write_atomically(self.folder / f"{key}.json", json.dumps(record).encode())
 

@@ -9,6 +9,8 @@ import pytest
 
 from labbook.cli import main
 from tests.conftest import ENGINES, copy_example
+from tests.gitrepo import commit, init_repo, isolate_git
+from tests.test_cache import RUN, rewrite_keeping_stat
 
 from .conftest import chromium_or_skip, pdf_pages_text
 
@@ -34,3 +36,38 @@ def test_each_page_links_its_pdf(
         assert pdf == (site / "pdf" / report.with_suffix(".pdf")).resolve() and pdf.is_file()
     cover = pdf_pages_text(site / "pdf" / "lr-sweep.pdf")[0]
     assert "Learning-rate sweep for ResNet-18" in cover
+
+
+def test_a_warm_build_prints_its_pdfs_from_the_page_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    chromium_or_skip()
+    isolate_git(monkeypatch, tmp_path / "home")
+    root = copy_example(init_repo(tmp_path / "book"))
+    ignore = {".gitignore": ".labbook/cache/\n"}  # as `labbook init` writes it
+    sha = commit(root, "Ana Lima", "ana@example.org", "2026-01-05T10:00:00+00:00", ignore)
+    site = tmp_path / "site"
+    build = ["-q", "build", "-f", str(root / "mkdocs.yml"), "-d", str(site)]
+    pdf, page = site / "pdf" / "lr-sweep.pdf", site / "lr-sweep" / "index.html"
+    assert main([*build, "--pdf"]) == 0
+    first = pdf_pages_text(pdf)
+    assert "r18-lr0.1-s0" in "".join(first) and sha[:10] in first[0]
+    # Unseen by size and time, so only a kept page can still show the old name.
+    rewrite_keeping_stat(root / "runs" / RUN / "run.json", b'"r18-lr0.1-s0"', b'"XXX-lr0.1-s0"')
+    assert main([*build, "--pdf"]) == 0
+    second = pdf_pages_text(pdf)
+    assert second[1:] == first[1:]
+    # The cover's authors, commit and read time as the kept page had them; git now sees
+    # run.json changed, so the build is one "with uncommitted changes".
+    stamp = f"{sha[:10]} (2026-01-05)"
+    assert second[0] == first[0].replace(stamp, stamp + ", with uncommitted changes")
+    assert 'class="labbook-pdf-link"' in page.read_text(encoding="utf-8")
+    # Kept apart from the pages of a build without PDFs, which link none.
+    assert main(build) == 0
+    assert "labbook-pdf-link" not in page.read_text(encoding="utf-8")
+    # A real change to the run (its time moves): the report and its PDF are made again.
+    run_json = root / "runs" / RUN / "run.json"
+    run_json.write_text(run_json.read_text().replace('"XXX-lr0.1-s0"', '"renamed-s0"'))
+    assert main([*build, "--pdf"]) == 0
+    again = "".join(pdf_pages_text(pdf))
+    assert "renamed-s0" in again and "r18-lr0.1-s0" not in again

@@ -22,6 +22,7 @@ from typing import Any
 from markupsafe import escape
 
 from ..git import BuildInfo
+from ..pagecache import CachedPage
 from ..report.compile import CompiledPage
 from ..site.assets import MARKDOWN_EXTENSIONS
 
@@ -67,18 +68,21 @@ class Cover:
         return dataclasses.replace(self, date=_NO_TIME, read_at=read_at)
 
 
-def cover_for(page: CompiledPage, build: BuildInfo, version: str | None = None) -> Cover:
-    """Gives the cover of a compiled report: title, authors, git commit, when data was read."""
-    newest = page.history.commits[0] if page.history.commits else None
+def cover_for(
+    page: CompiledPage | CachedPage, build: BuildInfo, version: str | None = None
+) -> Cover:
+    """Gives the cover of a report (compiled, or kept by the page cache): title, authors,
+    git commit, when data was read."""
+    commit = page.last_commit
     return Cover(
         title=page.title or page.path.stem,
         authors=list(page.authors),
         version=version,
-        commit=newest.hexsha[:10] if newest else None,
-        commit_date=newest.date if newest else None,
+        commit=commit[0] if commit else None,
+        commit_date=commit[1] if commit else None,
         dirty=build.dirty,
         read_at=page.read_at,
-        frozen=bool(page.data and page.data.frozen),
+        frozen=page.frozen,
     )
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ..errors import LabbookError, ReportError
 from ..git import BuildInfo
+from ..pagecache import CachedPage
 from ..progress import advance
 from ..project import Project
 from ..report.compile import CompiledPage, write_page_files
@@ -46,7 +47,7 @@ from .weasy import CoverPrinter, import_weasyprint
 class PdfJob:
     """One report to print: its compiled page, where its relative links point from, the PDF."""
 
-    page: CompiledPage
+    page: CompiledPage | CachedPage
     base_dir: Path  # folder the page's relative URLs (copied media) resolve against
     target: Path
 

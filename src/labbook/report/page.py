@@ -42,6 +42,17 @@ class CompiledPage:
     values: list[PrintedValue] = field(default_factory=list)
     text: str | None = None  # the report's source as compiled (None: it could not be read)
 
+    @property
+    def last_commit(self) -> tuple[str, datetime] | None:
+        """Gives the report's newest commit, short, and its date; None outside git."""
+        newest = self.history.commits[0] if self.history.commits else None
+        return (newest.hexsha[:10], newest.date) if newest else None
+
+    @property
+    def frozen(self) -> bool:
+        """Whether some of its run data came from a snapshot (`labbook freeze`)."""
+        return bool(self.data and self.data.frozen)
+
     def as_document(self) -> str:
         """Gives the page with a front matter holding its title, for generators that read one."""
         meta = {

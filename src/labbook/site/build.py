@@ -33,7 +33,7 @@ class BuildResult:
     pages: int = 0
     errors: list[LabbookError] = field(default_factory=list)
     warnings: list[LabbookError] = field(default_factory=list)
-    compiled: list[CompiledPage] = field(default_factory=list)
+    compiled: list[CompiledPage | CachedPage] = field(default_factory=list)  # for the PDFs
     pdfs: list[Path] = field(default_factory=list)  # `--pdf`: the PDFs written under pdf/
     version: VersionRecord | None = None  # `--version`: the version's record
 
@@ -41,7 +41,7 @@ class BuildResult:
     def from_pages(
         cls, pages: list[CompiledPage], source_errors: list[LabbookError], site_dir: Path
     ) -> BuildResult:
-        result = cls(site_dir, pages=len(pages), warnings=list(source_errors), compiled=pages)
+        result = cls(site_dir, pages=len(pages), warnings=list(source_errors), compiled=list(pages))
         for page in pages:
             result.errors.extend(page.errors)
             result.warnings.extend(page.warnings)
@@ -96,8 +96,7 @@ def build_with_mkdocs(
         pages=len(plugin.pages),
         errors=list(plugin.errors),
         warnings=list(plugin.warnings),
-        # Pages the page cache gave are not compiled ones; builds that need those turn it off.
-        compiled=[p for p in plugin.pages.values() if not isinstance(p, CachedPage)],
+        compiled=list(plugin.pages.values()),
     )
 
 

@@ -132,8 +132,9 @@ class LabbookPlugin(BasePlugin[LabbookConfig]):  # type: ignore[no-untyped-call]
             self.project.data_mode = self.data_mode
             # Notebook pages list what every report cites: each build compiles them all.
             notebook_off = settings.notebook == "off"
-            if settings.cache and self.use_page_cache and not self.pdf_links and notebook_off:
-                key = {"settings": asdict(settings), "data": self.data_mode}
+            if settings.cache and self.use_page_cache and notebook_off:
+                # `--pdf` pages link their PDF: kept apart from the pages without the link.
+                key = {"settings": asdict(settings), "data": self.data_mode, "pdf": self.pdf_links}
                 self.page_cache = PageCache(self.project.root, json_safe(key))
         self.pages = {}
         self.precompiled = {}

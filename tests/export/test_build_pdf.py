@@ -62,9 +62,14 @@ def test_a_warm_build_prints_its_pdfs_from_the_page_cache(
     stamp = f"{sha[:10]} (2026-01-05)"
     assert second[0] == first[0].replace(stamp, stamp + ", with uncommitted changes")
     assert 'class="labbook-pdf-link"' in page.read_text(encoding="utf-8")
-    # Kept apart from the pages of a build without PDFs, which link none.
+    # Kept apart from the pages of a build without PDFs, which link none; the two kinds
+    # of build share the sources' manifest, so neither retires the other's pages.
+    manifest = root / ".labbook" / "cache" / "pages" / "manifest.json"
+    kept = manifest.read_bytes()
     assert main(build) == 0
     assert "labbook-pdf-link" not in page.read_text(encoding="utf-8")
+    assert main([*build, "--pdf"]) == 0
+    assert pdf_pages_text(pdf) == second and manifest.read_bytes() == kept
     # A real change to the run (its time moves): the report and its PDF are made again.
     run_json = root / "runs" / RUN / "run.json"
     run_json.write_text(run_json.read_text().replace('"XXX-lr0.1-s0"', '"renamed-s0"'))

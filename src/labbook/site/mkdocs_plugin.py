@@ -133,8 +133,7 @@ class LabbookPlugin(BasePlugin[LabbookConfig]):  # type: ignore[no-untyped-call]
             # Notebook pages list what every report cites: each build compiles them all.
             notebook_off = settings.notebook == "off"
             if settings.cache and self.use_page_cache and notebook_off:
-                # `--pdf` pages link their PDF: kept apart from the pages without the link.
-                key = {"settings": asdict(settings), "data": self.data_mode, "pdf": self.pdf_links}
+                key = {"settings": asdict(settings), "data": self.data_mode}
                 self.page_cache = PageCache(self.project.root, json_safe(key))
         self.pages = {}
         self.precompiled = {}
@@ -221,14 +220,17 @@ class LabbookPlugin(BasePlugin[LabbookConfig]):  # type: ignore[no-untyped-call]
         kept = self.precompiled.pop(path, None)
         if kept is not None and kept[0] == text:
             compiled = kept[1]
+        # `--pdf` pages link their PDF: kept apart from the pages without the link (by the
+        # page's key, not the build's, so that builds with and without keep theirs).
+        extra = "pdf-links" if self.pdf_links else None
         if compiled is None and self.page_cache is not None and text is not None:
-            compiled = self.page_cache.get(path, text)
+            compiled = self.page_cache.get(path, text, extra)
         if compiled is None:
             compiled = self._compiler().compile_file(path, text)
             if self.page_cache is not None and text is not None:
                 if not self._manifest_kept:
                     self._keep_sources_manifest([])
-                self.page_cache.put(compiled, text)
+                self.page_cache.put(compiled, text, extra)
         self.pages[page.file.src_uri] = compiled
         self.errors.extend(compiled.errors)
         self.warnings.extend(compiled.warnings)

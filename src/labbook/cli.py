@@ -246,7 +246,10 @@ def cmd_pdf(args: argparse.Namespace) -> int:
 
     from .export.pdf import PdfJob, write_pdfs
     from .git import GitHistory
-    from .report.compile import ProjectCompiler
+    from .pagecache import CachedPage, PageCache, read_report_text
+
+    if TYPE_CHECKING:
+        from .report.compile import CompiledPage, ProjectCompiler
 
     project = _load_project(args)
     if args.all == bool(args.reports):
@@ -255,18 +258,38 @@ def cmd_pdf(args: argparse.Namespace) -> int:
         raise UsageError("-o names one PDF: with several reports or --all, use -d DIR")
     reports = project.reports() if args.all else [_report_path(project, r) for r in args.reports]
     out_dir = Path(args.dir) if args.dir else (project.root / "pdf" if args.all else Path.cwd())
-    compiler = ProjectCompiler(project, root_url="")
+    # Reports compiled for print (no site around them) are kept apart from the site's.
+    cache, kind = PageCache.for_project(project), "print"
+    compiler: ProjectCompiler | None = None
     with tempfile.TemporaryDirectory(prefix="labbook-media-") as media:
         jobs = []
         for path in reports:
-            page = compiler.compile_file(path)
+            text = read_report_text(path)
+            page: CompiledPage | CachedPage | None = None
+            if cache is not None and text is not None:
+                page = cache.get(path, text, kind)
+            if page is None:
+                if compiler is None:
+                    from .report.compile import ProjectCompiler
+
+                    compiler = ProjectCompiler(project, root_url="")
+                page = compiler.compile_file(path, text)
+                if cache is not None and text is not None:
+                    cache.keep_sources(project, [])  # the key counts the sources' files
+                    cache.put(page, text, kind)
             if args.output:
                 target = Path(args.output)
             else:
                 relative = _relative_to(path, project.docs_dir)
                 target = out_dir / relative.with_suffix(".pdf")
             jobs.append(PdfJob(page, Path(media), target))
-        compiler.finish()
+        if compiler is not None:
+            compiler.finish()
+            if cache is not None:
+                cache.keep_sources(project, compiler.source_errors)
+            source_errors = compiler.source_errors
+        else:  # every report kept: the sources' problems as the last command found them
+            source_errors = cache.source_problems() if cache is not None else []
         result = write_pdfs(
             project,
             jobs,
@@ -274,7 +297,7 @@ def cmd_pdf(args: argparse.Namespace) -> int:
             page_size=args.page_size,
             strict=args.strict,
         )
-    errors, warnings = _print_problems(result.errors, result.warnings + compiler.source_errors)
+    errors, warnings = _print_problems(result.errors, result.warnings + source_errors)
     for target in result.written:
         print(f"wrote {target}")
     for target in result.refused:

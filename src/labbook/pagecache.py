@@ -29,7 +29,7 @@ Decisions:
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -129,8 +129,41 @@ def _git_head(root: Path) -> str | None:
     return "no-git"
 
 
+def read_report_text(path: Path) -> str | None:
+    """Gives a report's text as the compiler reads it; None when it cannot (the compiler says why)."""
+    try:
+        return path.read_bytes().decode("utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def json_safe(value: Any) -> Any:
+    """Gives settings as plain JSON data (mappings, lists, text and numbers)."""
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    if hasattr(value, "items"):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    return str(value)
+
+
 class PageCache:
     """The page cache of one build."""
+
+    @classmethod
+    def for_project(cls, project: Any) -> PageCache | None:
+        """Gives the project's page cache; None when its settings turn the cache off.
+
+        Every command that keeps pages (`build`, `pdf`) keys them with the same settings,
+        so they share one manifest of the sources' files and keep each other's pages.
+        """
+        if not project.settings.cache:
+            return None
+        key = {"settings": asdict(project.settings), "data": project.data_mode}
+        return cls(project.root, json_safe(key))
 
     def __init__(self, root: Path, settings: dict[str, Any]) -> None:
         self.root = root
@@ -243,6 +276,15 @@ class PageCache:
     def source_problems(self) -> list[LabbookError]:
         """Gives the sources' problems as the last build that opened them found them."""
         return [_error(p) for p in self._manifest().get("problems", [])]
+
+    def keep_sources(self, project: Any, problems: list[LabbookError]) -> None:
+        """Keeps which files each of the project's opened sources reads, and their problems."""
+        paths = {
+            name: ([] if s.remote else s.watched_paths()) for name, s in project.sources.items()
+        }
+        for name in project.failed_sources:
+            paths[name] = []  # a source that would not open: nothing to trust
+        self.write_manifest(paths, problems)
 
     def write_manifest(self, sources: dict[str, list[Path]], problems: list[LabbookError]) -> None:
         """Keeps what the sources read (their files) and found wrong, for the next build's key.

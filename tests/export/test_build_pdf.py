@@ -76,3 +76,31 @@ def test_a_warm_build_prints_its_pdfs_from_the_page_cache(
     assert main([*build, "--pdf"]) == 0
     again = "".join(pdf_pages_text(pdf))
     assert "renamed-s0" in again and "r18-lr0.1-s0" not in again
+
+
+def test_labbook_pdf_prints_a_kept_report_and_shares_the_manifest_with_build(
+    tmp_path: Path,
+) -> None:
+    chromium_or_skip()
+    root = copy_example(tmp_path / "book")
+    out = tmp_path / "lr-sweep.pdf"
+    build = ["-q", "build", "-f", str(root / "mkdocs.yml"), "-d", str(tmp_path / "site")]
+    pdf = ["pdf", "-f", str(root / "mkdocs.yml"), str(root / "reports/lr-sweep.md"), "-o", str(out)]
+    assert main(build) == 0
+    manifest = root / ".labbook" / "cache" / "pages" / "manifest.json"
+    kept = manifest.read_bytes()
+    assert main(pdf) == 0
+    first = pdf_pages_text(out)
+    assert "r18-lr0.1-s0" in "".join(first)
+    # Unseen by size and time, so only a kept page can still show the old name.
+    run_json = root / "runs" / RUN / "run.json"
+    rewrite_keeping_stat(run_json, b'"r18-lr0.1-s0"', b'"XXX-lr0.1-s0"')
+    assert main(pdf) == 0
+    assert pdf_pages_text(out) == first  # the cover's data read time too
+    # `build` and `pdf` keep their pages under one manifest: neither retires the other's.
+    assert main(build) == 0 and manifest.read_bytes() == kept
+    # A real change to the run (its time moves): the report is compiled and printed again.
+    run_json.write_text(run_json.read_text().replace('"XXX-lr0.1-s0"', '"renamed-s0"'))
+    assert main(pdf) == 0
+    again = "".join(pdf_pages_text(out))
+    assert "renamed-s0" in again and "r18-lr0.1-s0" not in again

@@ -17,14 +17,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from markupsafe import escape
 
 from ..git import BuildInfo
 from ..pagecache import CachedPage
-from ..report.compile import CompiledPage
 from ..site.assets import MARKDOWN_EXTENSIONS
+
+if TYPE_CHECKING:
+    from ..report.compile import CompiledPage
 
 # What labbook's compile writes for a chart (see templates/blocks/chart.html).
 _PLOT = re.compile(

@@ -14,13 +14,13 @@ from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import LabbookError, ReportError
 from ..git import BuildInfo
 from ..pagecache import CachedPage
 from ..progress import advance
 from ..project import Project
-from ..report.compile import CompiledPage, write_page_files
 from ..site.assets import themes_dir
 from .document import (
     AFTER_COVER,
@@ -38,9 +38,12 @@ from .document import (
     without_byline,
 )
 from .figures import FigureExporter, figure_key, print_figure
-from .files import write_atomically
+from .files import write_atomically, write_page_files
 from .pdfcache import Fetched, KeptPdf, PdfCache
 from .weasy import CoverPrinter, import_weasyprint
+
+if TYPE_CHECKING:  # not imported to print a kept page: the compiler needs NumPy and more
+    from ..report.compile import CompiledPage
 
 
 @dataclass

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +15,7 @@ from mkdocs.structure.pages import Page
 from ..errors import LabbookError
 from ..escaping import escape_html
 from ..export.files import write_page_files
-from ..pagecache import CachedPage, PageCache
+from ..pagecache import CachedPage, PageCache, read_report_text
 from ..problems import group_problems
 from ..project import LabbookConfig, LabbookSettings, Project, validate_options
 from . import live, versions
@@ -132,9 +131,8 @@ class LabbookPlugin(BasePlugin[LabbookConfig]):  # type: ignore[no-untyped-call]
             self.project.data_mode = self.data_mode
             # Notebook pages list what every report cites: each build compiles them all.
             notebook_off = settings.notebook == "off"
-            if settings.cache and self.use_page_cache and notebook_off:
-                key = {"settings": asdict(settings), "data": self.data_mode}
-                self.page_cache = PageCache(self.project.root, json_safe(key))
+            if self.use_page_cache and notebook_off:
+                self.page_cache = PageCache.for_project(self.project)
         self.pages = {}
         self.precompiled = {}
         self.errors = []
@@ -162,7 +160,7 @@ class LabbookPlugin(BasePlugin[LabbookConfig]):  # type: ignore[no-untyped-call]
             if file.abs_src_path is None or file.generated_by is not None:
                 continue
             path = Path(file.abs_src_path)
-            text = _read_text(path)
+            text = read_report_text(path)
             compiled = compiler.compile_file(path, text)
             self.precompiled[path] = (text, compiled)
             reports.append(compiled)
@@ -215,7 +213,7 @@ class LabbookPlugin(BasePlugin[LabbookConfig]):  # type: ignore[no-untyped-call]
         # The file itself, not `markdown`: MkDocs has stripped the front matter (which names
         # the runs), and errors must give the line numbers of the file the author edits.
         path = Path(page.file.abs_src_path)
-        text = _read_text(path)
+        text = read_report_text(path)
         compiled: CompiledPage | CachedPage | None = None
         kept = self.precompiled.pop(path, None)
         if kept is not None and kept[0] == text:
@@ -269,13 +267,7 @@ class LabbookPlugin(BasePlugin[LabbookConfig]):  # type: ignore[no-untyped-call]
         """Tells the page cache which files each source reads (and what they lack)."""
         assert self.page_cache is not None and self.compiler is not None
         self._manifest_kept = True
-        project = self.compiler.project
-        paths = {
-            name: ([] if s.remote else s.watched_paths()) for name, s in project.sources.items()
-        }
-        for name in project.failed_sources:
-            paths[name] = []  # a source that would not open: nothing to trust
-        self.page_cache.write_manifest(paths, problems)
+        self.page_cache.keep_sources(self.compiler.project, problems)
 
     def on_post_build(self, *, config: MkDocsConfig) -> None:
         if self.project is None:
@@ -320,24 +312,3 @@ class LabbookPlugin(BasePlugin[LabbookConfig]):  # type: ignore[no-untyped-call]
         if self.compiler is not None:
             live.watch(server, self.compiler.project.sources)
         return server
-
-
-def _read_text(path: Path) -> str | None:
-    """Gives a report's text as the compiler reads it; None when it cannot (the compiler says why)."""
-    try:
-        return path.read_bytes().decode("utf-8-sig")
-    except (OSError, UnicodeDecodeError):
-        return None
-
-
-def json_safe(value: Any) -> Any:
-    """Gives settings as plain JSON data (mappings, lists, text and numbers)."""
-    if isinstance(value, dict):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_safe(v) for v in value]
-    if isinstance(value, str | int | float | bool) or value is None:
-        return value
-    if hasattr(value, "items"):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    return str(value)

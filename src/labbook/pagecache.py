@@ -22,8 +22,10 @@ Decisions:
   are kept with the page and reported again when it is reused, and so are the sources'
   own problems (a corrupt run file), kept with the list of sources.
 - A kept page holds what the site and the PDF cover show (title, authors, newest
-  commit, when its data was read), so `build --pdf` uses it too; version builds, which
-  record every value of every compiled page, do not.
+  commit, when its data was read), so `build --pdf` and `labbook pdf` use it too, each
+  with a key of its own (a page that links its PDF; a page compiled for print). All of
+  them share the one manifest of the sources' files. Version builds, which record every
+  value of every compiled page, do not use it.
 """
 
 from __future__ import annotations

@@ -275,8 +275,7 @@ def cmd_pdf(args: argparse.Namespace) -> int:
                     compiler = ProjectCompiler(project, root_url="")
                 page = compiler.compile_file(path, text)
                 if cache is not None and text is not None:
-                    cache.keep_sources(project, [])  # the key counts the sources' files
-                    cache.put(page, text, kind)
+                    cache.keep_compiled(project, page, text, kind)
             if args.output:
                 target = Path(args.output)
             else:
@@ -285,7 +284,7 @@ def cmd_pdf(args: argparse.Namespace) -> int:
             jobs.append(PdfJob(page, Path(media), target))
         if compiler is not None:
             compiler.finish()
-            if cache is not None:
+            if cache is not None and cache.sources_kept:
                 cache.keep_sources(project, compiler.source_errors)
             source_errors = compiler.source_errors
         else:  # every report kept: the sources' problems as the last command found them

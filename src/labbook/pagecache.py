@@ -91,10 +91,6 @@ def _error(record: dict[str, Any]) -> LabbookError:
     )
 
 
-def _time(text: str) -> datetime:
-    return datetime.fromisoformat(text)
-
-
 def _git_head(root: Path) -> str | None:
     """Gives the commit HEAD names, read from .git without git; None when it cannot tell."""
     for folder in (root, *root.parents):
@@ -172,6 +168,7 @@ class PageCache:
         self.folder = root / ".labbook" / "cache" / "pages"
         self.settings = settings
         self.hits = 0
+        self.sources_kept = False  # this build wrote the sources' manifest
         self._base: str | bool | None = False  # False: not worked out yet
 
     # -- the key ---------------------------------------------------------------------------
@@ -246,8 +243,8 @@ class PageCache:
             warnings=[_error(w) for w in data.get("warnings", [])],
             files=files,
             authors=[str(a) for a in data.get("authors", [])],
-            last_commit=(str(commit[0]), _time(commit[1])) if commit else None,
-            read_at=_time(data["read_at"]) if data.get("read_at") else None,
+            last_commit=(str(commit[0]), datetime.fromisoformat(commit[1])) if commit else None,
+            read_at=datetime.fromisoformat(data["read_at"]) if data.get("read_at") else None,
             frozen=bool(data.get("frozen")),
         )
 
@@ -279,8 +276,15 @@ class PageCache:
         """Gives the sources' problems as the last build that opened them found them."""
         return [_error(p) for p in self._manifest().get("problems", [])]
 
+    def keep_compiled(self, project: Any, page: Any, text: str, extra: Any = None) -> None:
+        """Keeps a page this build compiled, first writing the sources' manifest its key needs."""
+        if not self.sources_kept:
+            self.keep_sources(project, [])
+        self.put(page, text, extra)
+
     def keep_sources(self, project: Any, problems: list[LabbookError]) -> None:
         """Keeps which files each of the project's opened sources reads, and their problems."""
+        self.sources_kept = True
         paths = {
             name: ([] if s.remote else s.watched_paths()) for name, s in project.sources.items()
         }

@@ -60,7 +60,6 @@ class LabbookPlugin(BasePlugin[LabbookConfig]):  # type: ignore[no-untyped-call]
         # Builds that need every page compiled (`--pdf`, versions) turn the page cache off.
         self.use_page_cache = True
         self.page_cache: PageCache | None = None
-        self._manifest_kept = False
         self.pages: dict[str, CompiledPage | CachedPage] = {}
         self.errors: list[LabbookError] = []
         self.warnings: list[LabbookError] = []
@@ -121,7 +120,6 @@ class LabbookPlugin(BasePlugin[LabbookConfig]):  # type: ignore[no-untyped-call]
         settings = LabbookSettings.from_config(self.config)
         self.compiler = None
         self.page_cache = None
-        self._manifest_kept = False
         if live.serving:
             # Live preview re-reads only the sources whose data changed.
             self.compiler = live.compiler_for(config_file, settings, Path(config.docs_dir))
@@ -226,9 +224,7 @@ class LabbookPlugin(BasePlugin[LabbookConfig]):  # type: ignore[no-untyped-call]
         if compiled is None:
             compiled = self._compiler().compile_file(path, text)
             if self.page_cache is not None and text is not None:
-                if not self._manifest_kept:
-                    self._keep_sources_manifest([])
-                self.page_cache.put(compiled, text, extra)
+                self.page_cache.keep_compiled(self._compiler().project, compiled, text, extra)
         self.pages[page.file.src_uri] = compiled
         self.errors.extend(compiled.errors)
         self.warnings.extend(compiled.warnings)
@@ -263,12 +259,6 @@ class LabbookPlugin(BasePlugin[LabbookConfig]):  # type: ignore[no-untyped-call]
             self.compiler = ProjectCompiler(self.project, pdf_links=self.pdf_links)
         return self.compiler
 
-    def _keep_sources_manifest(self, problems: list[LabbookError]) -> None:
-        """Tells the page cache which files each source reads (and what they lack)."""
-        assert self.page_cache is not None and self.compiler is not None
-        self._manifest_kept = True
-        self.page_cache.keep_sources(self.compiler.project, problems)
-
     def on_post_build(self, *, config: MkDocsConfig) -> None:
         if self.project is None:
             return
@@ -281,8 +271,8 @@ class LabbookPlugin(BasePlugin[LabbookConfig]):  # type: ignore[no-untyped-call]
             self._report()
             return
         self.compiler.finish()
-        if self.page_cache is not None and self._manifest_kept:
-            self._keep_sources_manifest(self.compiler.source_errors)
+        if self.page_cache is not None and self.page_cache.sources_kept:
+            self.page_cache.keep_sources(self.compiler.project, self.compiler.source_errors)
         if live.serving:
             compiled = [self.compiler.display_path(p) for p in self.compiler.compiled]
             log.info(
